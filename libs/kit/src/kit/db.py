@@ -1,0 +1,129 @@
+"""Async database access: one engine per service, one session per request or task.
+
+Transactions end at the boundary: `Database.session_dependency` commits when the handler
+succeeds and rolls back when it raises; code below it only `flush()`es. Work that must happen
+only once the data is durable (publishing jobs, waking the outbox relay) is registered with
+`after_commit(session, fn)`.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import Dialect
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.types import DateTime, TypeDecorator
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from kit.errors import AppError
+
+log = logging.getLogger(__name__)
+AfterCommit = Callable[[], Awaitable[None] | None]
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def new_id() -> uuid.UUID:
+    return uuid.uuid4()
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC datetimes on every backend (SQLite keeps no zone of its own)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def after_commit(session: AsyncSession, fn: AfterCommit) -> None:
+    """Run `fn` once this session's transaction has committed (never if it rolls back)."""
+    session.info.setdefault("after_commit", []).append(fn)
+
+
+def is_sqlite(url: str) -> bool:
+    return url.startswith("sqlite")
+
+
+class Database:
+    def __init__(self, url: str, *, echo: bool = False, pool_size: int = 10) -> None:
+        self.url = url
+        kwargs: dict[str, Any] = {"echo": echo, "pool_pre_ping": not is_sqlite(url)}
+        if is_sqlite(url):
+            kwargs["connect_args"] = {"timeout": 30}
+        else:
+            kwargs.update(pool_size=pool_size, max_overflow=pool_size * 2)
+        self.engine: AsyncEngine = create_async_engine(url, **kwargs)
+        if is_sqlite(url):
+            event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
+        self._sessions = async_sessionmaker(self.engine, class_=AsyncSession, expire_on_commit=False)
+        # copied into every new session's `info` (the outbox relay registers itself here)
+        self.session_defaults: dict[str, Any] = {}
+
+    @asynccontextmanager
+    async def session(self) -> AsyncIterator[AsyncSession]:
+        """A transaction: committed on success, rolled back on error, then after-commit work."""
+        async with self._sessions() as session:
+            session.info.update(self.session_defaults)
+            try:
+                yield session
+                await session.commit()
+            except AppError as exc:
+                if exc.keep_changes:
+                    await session.commit()
+                else:
+                    await session.rollback()
+                raise
+            except BaseException:
+                await session.rollback()
+                raise
+            callbacks: list[AfterCommit] = session.info.pop("after_commit", [])
+        for fn in callbacks:
+            try:
+                result = fn()
+                if result is not None:
+                    await result
+            except Exception:
+                log.exception("after-commit callback failed")
+
+    async def session_dependency(self) -> AsyncIterator[AsyncSession]:
+        """FastAPI dependency; declare it with `scope="function"` so it commits before responding."""
+        async with self.session() as session:
+            yield session
+
+    async def ping(self) -> None:
+        async with self.engine.connect() as conn:
+            await conn.exec_driver_sql("SELECT 1")
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _: Any) -> None:
+    # WAL lets readers proceed while one writer commits; busy_timeout makes writers queue up
+    # instead of failing with "database is locked" under bursts.
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()

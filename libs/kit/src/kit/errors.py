@@ -1,0 +1,163 @@
+"""One error model: `AppError` and its subclasses render as RFC 9457 problem+json.
+
+Raise an `AppError` subclass from any layer; `install_error_handlers` turns it, FastAPI's
+validation errors and Starlette's HTTP errors into the same JSON shape, so no client ever sees an
+HTML error page or a bare 500 for bad input.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from http import HTTPStatus
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+log = logging.getLogger(__name__)
+PROBLEM_JSON = "application/problem+json"
+
+
+class AppError(Exception):
+    """Base of every error a client may see. `code` is a stable machine string."""
+
+    status_code: int = 400
+    code: str = "bad_request"
+    # True for a refusal that must still record what it found (e.g. revoking a session on
+    # refresh-token reuse): the request's transaction commits before the error is sent.
+    keep_changes: bool = False
+
+    def __init__(
+        self,
+        message: str | None = None,
+        *,
+        status_code: int | None = None,
+        code: str | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        if status_code is not None:
+            self.status_code = status_code
+        if code is not None:
+            self.code = code
+        self.message = message or HTTPStatus(self.status_code).phrase
+        self.headers = dict(headers or {})
+        super().__init__(self.message)
+
+    def extra(self) -> dict[str, Any]:
+        return {}
+
+
+class NotFound(AppError):
+    status_code = 404
+    code = "not_found"
+
+
+class Unauthorized(AppError):
+    status_code = 401
+    code = "not_authenticated"
+
+    def __init__(self, message: str | None = None, **kw: Any) -> None:
+        super().__init__(message, **kw)
+        self.headers.setdefault("WWW-Authenticate", "Bearer")
+
+
+class Forbidden(AppError):
+    status_code = 403
+    code = "forbidden"
+
+
+class Conflict(AppError):
+    status_code = 409
+    code = "conflict"
+
+
+class FieldErrors(AppError):
+    """A 422 naming the fields at fault, e.g. `FieldErrors({"email": ["already taken"]})`."""
+
+    status_code = 422
+    code = "validation_error"
+
+    def __init__(self, errors: Mapping[str, Sequence[str]], *, code: str | None = None) -> None:
+        super().__init__("The request has invalid fields.", code=code)
+        self.errors = {field: list(messages) for field, messages in errors.items()}
+
+    def extra(self) -> dict[str, Any]:
+        return {"errors": self.errors}
+
+
+class TooManyRequests(AppError):
+    status_code = 429
+    code = "rate_limited"
+
+    def __init__(self, message: str | None = None, *, retry_after: int, **kw: Any) -> None:
+        super().__init__(message, **kw)
+        self.headers["Retry-After"] = str(max(1, int(retry_after)))
+
+
+class ServiceUnavailable(AppError):
+    status_code = 503
+    code = "unavailable"
+
+    def __init__(self, message: str | None = None, *, retry_after: int = 5, **kw: Any) -> None:
+        super().__init__(message, **kw)
+        self.headers["Retry-After"] = str(max(1, int(retry_after)))
+
+
+def problem(
+    status: int,
+    code: str,
+    detail: str,
+    *,
+    headers: Mapping[str, str] | None = None,
+    **extra: Any,
+) -> JSONResponse:
+    body = {
+        "type": "about:blank",
+        "title": HTTPStatus(status).phrase,
+        "status": status,
+        "detail": detail,
+        "code": code,
+        **extra,
+    }
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def validation_errors(exc: RequestValidationError) -> dict[str, list[str]]:
+    """FastAPI's error list as `{field: [message, ...]}`; the body itself is field `body`."""
+    errors: dict[str, list[str]] = {}
+    for err in exc.errors():
+        loc = [str(part) for part in err.get("loc", ()) if part not in ("body", "query", "path")]
+        field = "body" if err.get("type") == "json_invalid" else ".".join(loc) or "body"
+        message = str(err.get("msg", "invalid value")).removeprefix("Value error, ")
+        errors.setdefault(field, []).append(message)
+    return errors
+
+
+_STATUS_CODES = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(AppError)
+    async def _app_error(_: Request, exc: AppError) -> JSONResponse:
+        return problem(exc.status_code, exc.code, exc.message, headers=exc.headers, **exc.extra())
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        return problem(
+            422, "validation_error", "The request has invalid fields.",
+            errors=validation_errors(exc),
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = _STATUS_CODES.get(exc.status_code, "http_error")
+        detail = exc.detail if isinstance(exc.detail, str) else HTTPStatus(exc.status_code).phrase
+        return problem(exc.status_code, code, detail, headers=exc.headers)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error", exc_info=exc)
+        return problem(500, "internal_error", "Something went wrong on our side.")

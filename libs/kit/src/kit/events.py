@@ -1,0 +1,76 @@
+"""Events on the broker: the envelope, the topology and publishing (DESIGN.md §5).
+
+The whole topology — the `parley.events` topic exchange and every consumer's durable queue with
+its bindings — is declared here, by producers and consumers alike, so an event published before
+its consumer first starts is queued rather than dropped.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from kombu import Connection, Exchange, Queue
+from pydantic import BaseModel, Field
+
+EXCHANGE = Exchange("parley.events", type="topic", durable=True)
+
+
+class Event(BaseModel):
+    id: uuid.UUID = Field(default_factory=uuid.uuid4)
+    type: str
+    version: int = 1
+    occurred_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
+    data: dict[str, Any]
+
+
+# consumer queue -> routing keys it receives
+SUBSCRIPTIONS: dict[str, tuple[str, ...]] = {
+    "mailer": (
+        "auth.email_confirmation_requested",
+        "auth.password_reset_requested",
+        "auth.password_changed",
+        "auth.email_confirmed",
+    ),
+    "chat.events": ("auth.user_deleted",),
+}
+
+
+def queue(name: str) -> Queue:
+    from kombu import binding
+
+    return Queue(
+        name,
+        exchange=EXCHANGE,
+        bindings=[binding(EXCHANGE, routing_key=key) for key in SUBSCRIPTIONS[name]],
+        durable=True,
+    )
+
+
+def declare_topology(connection: Connection) -> None:
+    channel = connection.default_channel
+    EXCHANGE(channel).declare()
+    for name in SUBSCRIPTIONS:
+        queue(name)(channel).declare()
+
+
+def connect(broker_url: str) -> Connection:
+    """A kombu connection; AMQP publishes wait for the broker's confirm."""
+    options: dict[str, Any] = {}
+    if broker_url.startswith(("amqp", "pyamqp")):
+        options["confirm_publish"] = True
+    return Connection(broker_url, transport_options=options, connect_timeout=5)
+
+
+def publish(connection: Connection, event: Event) -> None:
+    producer = connection.Producer(serializer="json")
+    producer.publish(
+        event.model_dump(mode="json"),
+        exchange=EXCHANGE,
+        routing_key=event.type,
+        delivery_mode=2,
+        message_id=str(event.id),
+        content_type="application/json",
+        retry=False,
+    )

@@ -1,0 +1,44 @@
+from __future__ import annotations
+
+import uuid
+
+from sqlmodel import col, select, update
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from auth_service.models import EmailToken, Profile, User
+from kit.db import utcnow
+
+
+async def user_by_email(session: AsyncSession, email: str) -> User | None:
+    return (await session.exec(select(User).where(User.email == email))).first()
+
+
+async def user_by_username(session: AsyncSession, username: str) -> User | None:
+    return (await session.exec(select(User).where(User.username == username))).first()
+
+
+async def profile_of(session: AsyncSession, user_id: uuid.UUID) -> Profile:
+    profile = await session.get(Profile, user_id)
+    assert profile is not None, "every user has a profile"
+    return profile
+
+
+async def email_token(session: AsyncSession, token_hash: str, purpose: str) -> EmailToken | None:
+    return (
+        await session.exec(
+            select(EmailToken).where(EmailToken.token_hash == token_hash, EmailToken.purpose == purpose)
+        )
+    ).first()
+
+
+async def invalidate_email_tokens(session: AsyncSession, user_id: uuid.UUID, purpose: str) -> None:
+    """A new mail makes the earlier links useless."""
+    await session.exec(
+        update(EmailToken)
+        .where(
+            col(EmailToken.user_id) == user_id,
+            col(EmailToken.purpose) == purpose,
+            col(EmailToken.used_at).is_(None),
+        )
+        .values(used_at=utcnow())
+    )

@@ -1,0 +1,67 @@
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, EmailStr, Field
+
+USERNAME = re.compile(r"^[A-Za-z0-9_.-]+$")
+
+
+def _username(value: str) -> str:
+    if not USERNAME.match(value):
+        raise ValueError("Use letters, digits, dots, dashes and underscores only.")
+    return value
+
+
+def _email(value: str) -> str:
+    return value.strip().lower()
+
+
+Username = Annotated[str, Field(min_length=1, max_length=25), AfterValidator(_username)]
+Email = Annotated[EmailStr, AfterValidator(_email)]
+# No truncation and no trimming: what the user typed is what is hashed.
+Password = Annotated[str, Field(min_length=8, max_length=1024)]
+
+
+class RegisterIn(BaseModel):
+    email: Email
+    username: Username
+    password: Password
+
+
+class LoginIn(BaseModel):
+    email: Email
+    password: Annotated[str, Field(min_length=1, max_length=1024)]
+
+
+class TokenIn(BaseModel):
+    token: Annotated[str, Field(min_length=1, max_length=200)]
+
+
+class ProfilePublic(BaseModel):
+    first_name: str
+    last_name: str
+    avatar_url: str | None
+
+
+class UserPublic(BaseModel):
+    id: uuid.UUID
+    email: str
+    username: str
+    is_email_confirmed: bool
+    is_staff: bool
+    created_at: datetime
+    profile: ProfilePublic
+
+
+class TokenPair(BaseModel):
+    access_token: str
+    token_type: str = "Bearer"
+    expires_in: int
+    refresh_token: str | None = Field(
+        None, description="Only for `Parley-Token-Transport: body`; browsers get a cookie."
+    )
+    user: UserPublic

@@ -1,0 +1,54 @@
+"""Request dependencies shared by auth's domains: the runtime, the DB session, the caller."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Header, Request
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from auth_service.models import AuthSession, User
+from auth_service.runtime import Runtime
+from kit.errors import Unauthorized
+from kit.jwt import AccessClaims, bearer_token
+
+
+def get_runtime(request: Request) -> Runtime:
+    runtime: Runtime = request.app.state.runtime
+    return runtime
+
+
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+
+
+async def get_session(runtime: RuntimeDep) -> AsyncSession:  # type: ignore[misc]
+    async with runtime.db.session() as session:
+        yield session
+
+
+# scope="function": the transaction commits before the response is sent, so a client that
+# reads right after a 2xx sees the change.
+SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
+
+
+async def get_claims(
+    runtime: RuntimeDep, authorization: Annotated[str | None, Header()] = None
+) -> AccessClaims:
+    return await runtime.verifier.verify(bearer_token(authorization))
+
+
+ClaimsDep = Annotated[AccessClaims, Depends(get_claims)]
+
+
+async def get_current_user(claims: ClaimsDep, session: SessionDep) -> User:
+    """The signed-in user; a revoked session or a deactivated user is refused at once."""
+    auth_session = await session.get(AuthSession, claims.session_id)
+    if auth_session is None or auth_session.revoked_at is not None:
+        raise Unauthorized("This session has ended; sign in again.", code="session_revoked")
+    user = await session.get(User, claims.user_id)
+    if user is None or not user.is_active:
+        raise Unauthorized("This account is not active.", code="account_inactive")
+    return user
+
+
+CurrentUser = Annotated[User, Depends(get_current_user)]

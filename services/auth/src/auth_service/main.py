@@ -1,0 +1,91 @@
+"""The auth service: users, profiles, sessions and tokens (DESIGN.md §2–3)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Request
+from redis.asyncio import Redis
+
+from auth_service import accounts, sessions
+from auth_service.accounts import endpoints as accounts_endpoints
+from auth_service.config import Settings, settings
+from auth_service.keys import KeyRing
+from auth_service.passwords import Passwords
+from auth_service.runtime import Runtime
+from auth_service.sessions import endpoints as sessions_endpoints
+from kit import events
+from kit.app import create_app
+from kit.db import Database
+from kit.jwt import JWKSVerifier
+from kit.logging import configure_logging
+from kit.migrations import upgrade_async
+from kit.outbox import OutboxRelay
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+__all__ = ["accounts", "app", "build_app", "sessions"]
+
+
+def build_app(config: Settings = settings) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await upgrade_async(config.database_url, MIGRATIONS)
+        db = Database(config.database_url)
+        redis = Redis.from_url(config.redis_url)
+        keys = KeyRing(config.signing_keys_dir).load()
+
+        async def own_jwks() -> dict[str, Any]:
+            return keys.jwks()
+
+        runtime = Runtime(
+            settings=config,
+            db=db,
+            redis=redis,
+            relay=OutboxRelay(db, config.broker_url, service="auth"),
+            keys=keys,
+            passwords=Passwords(
+                memory_kib=config.argon2_memory_kib,
+                time_cost=config.argon2_time_cost,
+                parallelism=config.argon2_parallelism,
+                concurrency=config.hashing_concurrency,
+            ),
+            verifier=JWKSVerifier(own_jwks, issuer=config.jwt_issuer, audience=config.jwt_audience),
+        )
+        app.state.runtime = runtime
+        app.state.checks = {
+            "database": db.ping,
+            "redis": redis.ping,
+            "broker": lambda: asyncio.to_thread(_broker_ping, config.broker_url),
+        }
+        relay_task = asyncio.create_task(runtime.relay.run(), name="outbox-relay")
+        try:
+            yield
+        finally:
+            relay_task.cancel()
+            runtime.relay.close()
+            await redis.aclose()
+            await db.dispose()
+
+    app = create_app(service="auth", title="Parley auth", lifespan=lifespan)
+    app.include_router(accounts_endpoints.router, tags=["accounts"])
+    app.include_router(sessions_endpoints.router, tags=["sessions"])
+
+    @app.get("/.well-known/jwks.json", include_in_schema=False)
+    async def jwks(request: Request) -> dict[str, Any]:
+        runtime: Runtime = request.app.state.runtime
+        return runtime.keys.jwks()
+
+    return app
+
+
+def _broker_ping(url: str) -> None:
+    with events.connect(url) as conn:
+        conn.ensure_connection(max_retries=1)
+
+
+configure_logging("auth", settings.log_level)
+app = build_app()

@@ -1,0 +1,79 @@
+"""Auth's tables: users with their profile, sessions (refresh-token families), one-time tokens."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import Column, ForeignKey, String, Uuid
+from sqlmodel import Field, SQLModel
+
+from kit.db import UTCDateTime, new_id, utcnow
+
+
+def _fk(target: str) -> Column[uuid.UUID]:
+    return Column(Uuid, ForeignKey(target, ondelete="CASCADE"), nullable=False, index=True)
+
+
+class User(SQLModel, table=True):
+    __tablename__ = "user_account"
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    email: str = Field(sa_column=Column(String(254), unique=True, nullable=False))
+    username: str = Field(sa_column=Column(String(25), unique=True, nullable=False))
+    password_hash: str = Field(max_length=255)
+    is_active: bool = True
+    is_staff: bool = False
+    is_email_confirmed: bool = False
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
+
+
+class Profile(SQLModel, table=True):
+    __tablename__ = "profile"
+
+    user_id: uuid.UUID = Field(
+        sa_column=Column(Uuid, ForeignKey("user_account.id", ondelete="CASCADE"), primary_key=True)
+    )
+    first_name: str = Field(default="", max_length=32)
+    last_name: str = Field(default="", max_length=32)
+    avatar: str | None = Field(default=None, max_length=100)
+
+
+class AuthSession(SQLModel, table=True):
+    """A signed-in device: the family of refresh tokens issued since one login."""
+
+    __tablename__ = "auth_session"
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    user_id: uuid.UUID = Field(sa_column=_fk("user_account.id"))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
+    last_used_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
+    expires_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+    revoked_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
+    user_agent: str = Field(default="", max_length=255)
+    ip: str = Field(default="", max_length=64)
+
+
+class RefreshToken(SQLModel, table=True):
+    """Every refresh token ever issued to a session, by hash; `rotated_at` set once it was used."""
+
+    __tablename__ = "refresh_token"
+
+    token_hash: str = Field(primary_key=True, max_length=64)
+    session_id: uuid.UUID = Field(sa_column=_fk("auth_session.id"))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
+    rotated_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
+
+
+class EmailToken(SQLModel, table=True):
+    """A single-use token mailed to the user: email confirmation or password reset."""
+
+    __tablename__ = "email_token"
+
+    token_hash: str = Field(primary_key=True, max_length=64)
+    user_id: uuid.UUID = Field(sa_column=_fk("user_account.id"))
+    purpose: str = Field(max_length=16)  # "confirm" | "reset"
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
+    expires_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+    used_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
