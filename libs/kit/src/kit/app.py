@@ -24,6 +24,7 @@ def create_app(
     service: str,
     title: str,
     lifespan: Callable[[FastAPI], AbstractAsyncContextManager[None]] | None = None,
+    expose_metrics: bool = True,
     **kwargs: Any,
 ) -> FastAPI:
     app = FastAPI(title=title, lifespan=lifespan, **kwargs)
@@ -31,7 +32,8 @@ def create_app(
     install_error_handlers(app)
     app.add_middleware(HttpMetricsMiddleware, service=service)
     app.add_middleware(RequestIdMiddleware)
-    app.add_route("/metrics", metrics_endpoint, include_in_schema=False)
+    if expose_metrics:  # the gateway serves its metrics on a private port instead
+        app.add_route("/metrics", metrics_endpoint, include_in_schema=False)
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:

@@ -71,6 +71,5 @@ def publish(connection: Connection, event: Event) -> None:
         routing_key=event.type,
         delivery_mode=2,
         message_id=str(event.id),
-        content_type="application/json",
         retry=False,
     )

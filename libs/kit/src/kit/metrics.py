@@ -38,6 +38,8 @@ OUTBOX_PENDING = Gauge(
 
 
 def _route_template(scope: Scope) -> str:
+    if isinstance(label := scope.get("route_label"), str):  # set by catch-all handlers
+        return label
     route = scope.get("route")
     path = getattr(route, "path", None)
     return path if isinstance(path, str) else "unmatched"

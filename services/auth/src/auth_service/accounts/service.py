@@ -12,6 +12,7 @@ from auth_service.accounts import repository as repo
 from auth_service.accounts.schemas import LoginIn, ProfilePublic, RegisterIn, UserPublic
 from auth_service.models import EmailToken, Profile, User
 from auth_service.opaque import new_token, token_hash
+from auth_service.passwords import Passwords
 from auth_service.runtime import Runtime
 from auth_service.sessions import service as sessions
 from kit.db import utcnow
@@ -52,7 +53,7 @@ def user_public(user: User, profile: Profile, public_url: str) -> UserPublic:
 
 
 async def create_user(
-    runtime: Runtime,
+    passwords: Passwords,
     session: AsyncSession,
     *,
     email: str,
@@ -72,7 +73,7 @@ async def create_user(
     user = User(
         email=email,
         username=username,
-        password_hash=await runtime.passwords.hash(password),
+        password_hash=await passwords.hash(password),
         is_staff=is_staff,
         is_email_confirmed=is_email_confirmed,
     )
@@ -118,7 +119,7 @@ async def register(
     runtime: Runtime, session: AsyncSession, data: RegisterIn, *, user_agent: str, ip: str
 ) -> sessions.Issued:
     user = await create_user(
-        runtime, session, email=data.email, username=data.username, password=data.password
+        runtime.passwords, session, email=data.email, username=data.username, password=data.password
     )
     await request_confirmation(runtime, session, user)
     return await sessions.start_session(runtime, session, user, user_agent=user_agent, ip=ip)

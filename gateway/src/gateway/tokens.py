@@ -1,0 +1,87 @@
+"""Access-token checks and the refresh cookie (DESIGN.md §3).
+
+The gateway verifies access tokens (signature, `kid`, `aud`, `iss`, expiry) and refuses tokens of
+revoked sessions at once, using the revocation set auth writes to Redis. It owns the refresh
+cookie: refresh tokens in auth's JSON become an HttpOnly cookie (never visible to JavaScript)
+unless the client asked for `Parley-Token-Transport: body`; the cookie endpoints demand the
+CSRF header and an allowed Origin.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from redis.asyncio import Redis
+from starlette.requests import Request
+from starlette.responses import Response
+
+from gateway.config import Settings
+from kit.errors import Forbidden, Unauthorized
+from kit.jwt import AccessClaims, JWKSVerifier, bearer_token
+
+REVOKED_KEY = "parley:revoked-session:{}"
+CSRF_HEADER = "x-parley-csrf"
+TRANSPORT_HEADER = "parley-token-transport"
+COOKIE_PATH = "/api/auth"
+
+
+async def verify_access(request: Request, verifier: JWKSVerifier, redis: Redis) -> AccessClaims:
+    claims = await verifier.verify(bearer_token(request.headers.get("authorization")))
+    if await redis.exists(REVOKED_KEY.format(claims.session_id)):
+        raise Unauthorized("This session has ended; sign in again.", code="session_revoked")
+    return claims
+
+
+def wants_body_transport(request: Request) -> bool:
+    return request.headers.get(TRANSPORT_HEADER, "").lower() == "body"
+
+
+def allowed_origins(settings: Settings) -> set[str]:
+    public = settings.public_url.rstrip("/")
+    return {public, *settings.cors_origins}
+
+
+def cookie_to_body(request: Request, body: bytes, settings: Settings) -> bytes:
+    """For a cookie-authenticated call, check CSRF and put the cookie's token in the body."""
+    if wants_body_transport(request):
+        return body
+    if request.headers.get(CSRF_HEADER) != "1":
+        raise Forbidden("Missing the X-Parley-CSRF header.", code="csrf_failed")
+    origin = request.headers.get("origin")
+    if origin is not None and origin.rstrip("/") not in allowed_origins(settings) | {_own_origin(request)}:
+        raise Forbidden("This origin may not use the session cookie.", code="csrf_failed")
+    token = request.cookies.get(settings.cookie_name)
+    if not token:
+        if request.url.path.endswith("/logout"):
+            return b""
+        raise Unauthorized("No session cookie; sign in again.", code="invalid_refresh_token")
+    return json.dumps({"refresh_token": token}).encode()
+
+
+def _own_origin(request: Request) -> str:
+    return f"{request.url.scheme}://{request.url.netloc}"
+
+
+def set_refresh_cookie(response: Response, settings: Settings, token: str, max_age: int) -> None:
+    response.set_cookie(
+        settings.cookie_name,
+        token,
+        max_age=max_age,
+        path=COOKIE_PATH,
+        httponly=True,
+        secure=settings.cookie_secure,
+        samesite="lax",
+    )
+
+
+def clear_refresh_cookie(response: Response, settings: Settings) -> None:
+    response.delete_cookie(
+        settings.cookie_name, path=COOKIE_PATH, httponly=True, secure=settings.cookie_secure, samesite="lax"
+    )
+
+
+def move_token_to_cookie(payload: dict[str, Any]) -> str | None:
+    """Take the refresh token out of auth's JSON (the browser must never see it)."""
+    token = payload.pop("refresh_token", None)
+    return token if isinstance(token, str) else None

@@ -1,0 +1,80 @@
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response, status
+
+from chat_service.dependencies import Caller, RuntimeDep, SessionDep
+from chat_service.dialogs import repository as repo
+from chat_service.dialogs import service
+from chat_service.dialogs.schemas import DialogCreate, DialogCreated, DialogPage, DialogPublic, DialogUpdate
+from chat_service.messages.schemas import MessagePublic
+from chat_service.pagination import decode_cursor, encode_cursor
+from kit.db import utcnow
+
+router = APIRouter(prefix="/api/dialogs", tags=["dialogs"])
+NOT_FOUND = {404: {"description": "No such dialog (or not yours)."}}
+
+
+@router.get("", response_model=DialogPage)
+async def list_dialogs(
+    caller: Caller,
+    session: SessionDep,
+    cursor: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 30,
+    q: Annotated[str | None, Query(max_length=200)] = None,
+) -> DialogPage:
+    """The caller's dialogs, most recently active first."""
+    after = decode_cursor(cursor) if cursor else None
+    rows = await repo.page(session, caller.user_id, after, limit + 1, q)
+    next_cursor = encode_cursor(rows[limit - 1].updated_at, rows[limit - 1].id) if len(rows) > limit else None
+    return DialogPage(data=[DialogPublic.of(d) for d in rows[:limit]], next_cursor=next_cursor)
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=DialogCreated)
+async def create_dialog(
+    data: DialogCreate, caller: Caller, runtime: RuntimeDep, session: SessionDep
+) -> DialogCreated:
+    """Start a dialog, optionally with its first message (queued for an answer)."""
+    dialog, message = await service.create_dialog(runtime, session, caller, data)
+    return DialogCreated(
+        **DialogPublic.of(dialog).model_dump(),
+        message=MessagePublic.of(message) if message else None,
+    )
+
+
+@router.get("/{dialog_id}", response_model=DialogPublic, responses=NOT_FOUND)
+async def get_dialog(dialog_id: uuid.UUID, caller: Caller, session: SessionDep) -> DialogPublic:
+    """One dialog."""
+    dialog = await repo.owned_dialog(session, dialog_id, caller.user_id)
+    if dialog is None:
+        raise service.DialogNotFound()
+    return DialogPublic.of(dialog)
+
+
+@router.patch("/{dialog_id}", response_model=DialogPublic, responses=NOT_FOUND)
+async def update_dialog(
+    dialog_id: uuid.UUID, data: DialogUpdate, caller: Caller, runtime: RuntimeDep, session: SessionDep
+) -> DialogPublic:
+    """Rename a dialog or change its model."""
+    dialog = await repo.owned_dialog(session, dialog_id, caller.user_id)
+    if dialog is None:
+        raise service.DialogNotFound()
+    if data.name is not None:
+        dialog.name = data.name
+    if (model := service.check_model(runtime, data.model)) is not None:
+        dialog.model = model
+    dialog.updated_at = utcnow()
+    session.add(dialog)
+    return DialogPublic.of(dialog)
+
+
+@router.delete("/{dialog_id}", status_code=status.HTTP_204_NO_CONTENT, responses=NOT_FOUND)
+async def delete_dialog(dialog_id: uuid.UUID, caller: Caller, session: SessionDep) -> Response:
+    """Delete a dialog with all its messages."""
+    dialog = await repo.owned_dialog(session, dialog_id, caller.user_id)
+    if dialog is None:
+        raise service.DialogNotFound()
+    await session.delete(dialog)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -1,0 +1,52 @@
+"""Dialogs: creation (optionally with a first message), naming, the model they use."""
+
+from __future__ import annotations
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from chat_service.dialogs.schemas import DialogCreate
+from chat_service.messages import service as messages
+from chat_service.models import Dialog, Message
+from chat_service.runtime import Runtime
+from kit.errors import FieldErrors, NotFound
+from kit.jwt import AccessClaims
+
+TITLE_CHARS = 60
+
+
+class DialogNotFound(NotFound):
+    code = "dialog_not_found"
+
+    def __init__(self) -> None:
+        super().__init__("No such dialog.")
+
+
+def title_from(text: str) -> str:
+    """A dialog name from its first message: the first line, cut at a word boundary."""
+    line = " ".join(text.strip().split())
+    if len(line) <= TITLE_CHARS:
+        return line
+    cut = line[:TITLE_CHARS].rsplit(" ", 1)[0] or line[:TITLE_CHARS]
+    return cut + "…"
+
+
+def check_model(runtime: Runtime, model: str | None, field: str = "model") -> str | None:
+    if model is not None and model not in runtime.settings.models:
+        raise FieldErrors({field: [f"Unknown model; choose one of {', '.join(runtime.settings.models)}."]})
+    return model
+
+
+async def create_dialog(
+    runtime: Runtime, session: AsyncSession, caller: AccessClaims, data: DialogCreate
+) -> tuple[Dialog, Message | None]:
+    model = check_model(runtime, data.model) or runtime.settings.default_model
+    name = data.name or (title_from(data.message_text) if data.message_text else "New chat")
+    dialog = Dialog(
+        user_id=caller.user_id, name=name, model=model, system_prompt=runtime.settings.system_prompt
+    )
+    session.add(dialog)
+    await session.flush()
+    message = None
+    if data.message_text is not None:
+        message = await messages.post_message(runtime, session, caller, dialog, data.message_text, None)
+    return dialog, message

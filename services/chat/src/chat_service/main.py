@@ -1,0 +1,68 @@
+"""The chat service: dialogs, messages and answers (DESIGN.md §2, §4)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import httpx
+from fastapi import FastAPI
+from redis.asyncio import Redis
+
+from chat_service import catalog
+from chat_service.config import Settings, settings
+from chat_service.dialogs import endpoints as dialogs
+from chat_service.jobs import JobQueue
+from chat_service.messages import endpoints as messages
+from chat_service.runtime import Runtime
+from kit.app import create_app
+from kit.db import Database
+from kit.jwt import JWKSVerifier, http_jwks
+from kit.logging import configure_logging
+from kit.migrations import upgrade_async
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def build_app(config: Settings = settings) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await upgrade_async(config.database_url, MIGRATIONS)
+        db = Database(config.database_url)
+        redis = Redis.from_url(config.redis_url)
+        http = httpx.AsyncClient(timeout=10)
+        jobs = JobQueue(config.broker_url, visibility_timeout=config.task_visibility_timeout)
+        app.state.runtime = Runtime(
+            settings=config,
+            db=db,
+            redis=redis,
+            http=http,
+            verifier=JWKSVerifier(
+                http_jwks(config.jwks_url, http), issuer=config.jwt_issuer, audience=config.jwt_audience
+            ),
+            jobs=jobs,
+        )
+        app.state.checks = {
+            "database": db.ping,
+            "redis": redis.ping,
+            "broker": lambda: asyncio.to_thread(jobs.ping),
+        }
+        try:
+            yield
+        finally:
+            await http.aclose()
+            await redis.aclose()
+            await db.dispose()
+
+    app = create_app(service="chat", title="Parley chat", lifespan=lifespan)
+    app.include_router(dialogs.router)
+    app.include_router(messages.router)
+    app.include_router(messages.internal)
+    app.include_router(catalog.router)
+    return app
+
+
+configure_logging("chat", settings.log_level)
+app = build_app()

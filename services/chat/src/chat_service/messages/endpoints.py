@@ -1,0 +1,74 @@
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Query, status
+
+from chat_service.dependencies import Caller, Internal, RuntimeDep, SessionDep
+from chat_service.dialogs import repository as dialogs_repo
+from chat_service.dialogs.service import DialogNotFound, check_model
+from chat_service.messages import repository as repo
+from chat_service.messages import service
+from chat_service.messages.schemas import AnswerIn, MessageCreate, MessagePage, MessagePublic, StartIn
+from chat_service.pagination import decode_cursor, encode_cursor
+
+router = APIRouter(tags=["messages"])
+internal = APIRouter(prefix="/internal", dependencies=[Internal], include_in_schema=False)
+
+
+@router.get("/api/dialogs/{dialog_id}/messages", response_model=MessagePage)
+async def list_messages(
+    dialog_id: uuid.UUID,
+    caller: Caller,
+    session: SessionDep,
+    before: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 50,
+) -> MessagePage:
+    """A page of a dialog's messages, oldest to newest; `next_cursor` pages further back."""
+    if await dialogs_repo.owned_dialog(session, dialog_id, caller.user_id) is None:
+        raise DialogNotFound()
+    position = decode_cursor(before, "before") if before else None
+    rows = await repo.page(session, dialog_id, position, limit + 1)
+    next_cursor = None
+    if len(rows) > limit:
+        oldest = rows[limit - 1]
+        next_cursor = encode_cursor(oldest.created_at, oldest.id)
+    return MessagePage(data=[MessagePublic.of(m) for m in reversed(rows[:limit])], next_cursor=next_cursor)
+
+
+@router.post(
+    "/api/dialogs/{dialog_id}/messages",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=MessagePublic,
+    responses={403: {"description": "Email not confirmed and quota used"}, 404: {}, 503: {}},
+)
+async def post_message(
+    dialog_id: uuid.UUID, data: MessageCreate, caller: Caller, runtime: RuntimeDep, session: SessionDep
+) -> MessagePublic:
+    """Send a message; its answer is generated in the background (poll, stream or webhook)."""
+    dialog = await dialogs_repo.owned_dialog(session, dialog_id, caller.user_id)
+    if dialog is None:
+        raise DialogNotFound()
+    model = check_model(runtime, data.model)
+    message = await service.post_message(runtime, session, caller, dialog, data.message_text, model)
+    return MessagePublic.of(message)
+
+
+@router.get("/api/messages/{message_id}", response_model=MessagePublic, responses={404: {}})
+async def get_message(message_id: uuid.UUID, caller: Caller, session: SessionDep) -> MessagePublic:
+    """The latest stored state of a message (for polling)."""
+    message = await repo.owned_message(session, message_id, caller.user_id)
+    if message is None:
+        raise service.MessageNotFound()
+    return MessagePublic.of(message)
+
+
+@internal.post("/messages/{message_id}/start", response_model=MessagePublic)
+async def start(message_id: uuid.UUID, data: StartIn, session: SessionDep) -> MessagePublic:
+    return MessagePublic.of(await service.start_generation(session, message_id, data.generation))
+
+
+@internal.post("/messages/{message_id}/answer", response_model=MessagePublic)
+async def answer(message_id: uuid.UUID, data: AnswerIn, session: SessionDep) -> MessagePublic:
+    return MessagePublic.of(await service.record_answer(session, message_id, data))

@@ -1,0 +1,59 @@
+"""Chat's tables: dialogs and their messages (one message = one exchange)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import JSON, Column, ForeignKey, Index, Text, Uuid
+from sqlmodel import Field, SQLModel
+
+from kit.db import UTCDateTime, new_id, utcnow
+
+
+class MessageStatus(StrEnum):
+    queued = "queued"
+    generating = "generating"
+    completed = "completed"
+    failed = "failed"
+    cancelled = "cancelled"
+
+    @property
+    def terminal(self) -> bool:
+        return self in (MessageStatus.completed, MessageStatus.failed, MessageStatus.cancelled)
+
+
+class Dialog(SQLModel, table=True):
+    __tablename__ = "dialog"
+    __table_args__ = (Index("ix_dialog_user_updated", "user_id", "updated_at"),)
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    user_id: uuid.UUID = Field(sa_column=Column(Uuid, nullable=False))
+    name: str = Field(max_length=200)
+    model: str = Field(max_length=100)
+    system_prompt: str = Field(sa_column=Column(Text, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
+
+
+class Message(SQLModel, table=True):
+    __tablename__ = "message"
+    __table_args__ = (Index("ix_message_dialog_created", "dialog_id", "created_at"),)
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    dialog_id: uuid.UUID = Field(
+        sa_column=Column(Uuid, ForeignKey("dialog.id", ondelete="CASCADE"), nullable=False)
+    )
+    user_id: uuid.UUID = Field(sa_column=Column(Uuid, nullable=False, index=True))
+    message_text: str = Field(sa_column=Column(Text, nullable=False))
+    answer_text: str = Field(default="", sa_column=Column(Text, nullable=False))
+    status: str = Field(default=MessageStatus.queued, max_length=16)
+    model: str = Field(max_length=100)
+    error: dict[str, object] | None = Field(default=None, sa_column=Column(JSON))
+    usage: dict[str, int] | None = Field(default=None, sa_column=Column(JSON))
+    # which generation of the answer is current; a regenerate or retry bumps it, and a
+    # callback for an older generation is ignored
+    generation: int = 1
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
+    completed_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))

@@ -1,0 +1,23 @@
+"""The process-wide objects of the chat service, built once in `main.lifespan`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import httpx
+from redis.asyncio import Redis
+
+from chat_service.config import Settings
+from chat_service.jobs import JobQueue
+from kit.db import Database
+from kit.jwt import JWKSVerifier
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    db: Database
+    redis: Redis
+    http: httpx.AsyncClient
+    verifier: JWKSVerifier
+    jobs: JobQueue

@@ -1,0 +1,62 @@
+"""Calls from the worker to chat's internal API, retried until chat has answered.
+
+A 404 right after a message was posted is expected (chat queues the job just before its commit
+lands), so 404 is retried briefly like a connection error; 409 means the message ended or was
+superseded, and the caller stops.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+import uuid
+from typing import Any
+
+import httpx
+
+from kit.logging import REQUEST_ID_HEADER, request_id_var
+
+log = logging.getLogger(__name__)
+
+
+class MessageGone(Exception):
+    """The message ended, was superseded by a newer generation, or never committed."""
+
+
+class ChatClient:
+    def __init__(self, base_url: str, token: str, *, attempts: int = 8, timeout: float = 10.0) -> None:
+        self.http = httpx.Client(
+            base_url=base_url, timeout=timeout, headers={"Authorization": f"Bearer {token}"}
+        )
+        self.attempts = attempts
+
+    def _post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        delay = 0.05
+        for attempt in range(1, self.attempts + 1):
+            headers = {REQUEST_ID_HEADER: rid} if (rid := request_id_var.get()) else {}
+            try:
+                response = self.http.post(path, json=body, headers=headers)
+            except httpx.TransportError as exc:
+                problem = f"chat unreachable: {exc}"
+            else:
+                if response.status_code == 409:
+                    raise MessageGone(response.json().get("code", "conflict"))
+                if response.is_success:
+                    result: dict[str, Any] = response.json()
+                    return result
+                problem = f"chat answered {response.status_code}"
+                if response.status_code == 404 and attempt == self.attempts:
+                    raise MessageGone("not_found")
+            if attempt == self.attempts:
+                raise RuntimeError(problem)
+            log.warning("%s; retrying %s (attempt %d)", problem, path, attempt)
+            time.sleep(delay * (1 + random.random()))
+            delay = min(delay * 2, 5.0)
+        raise AssertionError("unreachable")
+
+    def start(self, message_id: uuid.UUID, generation: int) -> dict[str, Any]:
+        return self._post(f"/internal/messages/{message_id}/start", {"generation": generation})
+
+    def answer(self, message_id: uuid.UUID, body: dict[str, Any]) -> dict[str, Any]:
+        return self._post(f"/internal/messages/{message_id}/answer", body)

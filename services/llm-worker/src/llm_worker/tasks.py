@@ -1,0 +1,59 @@
+"""Celery tasks: decode, call the plain function, decide what to do with failures."""
+
+from __future__ import annotations
+
+import uuid
+from functools import cache
+from typing import Any
+
+import httpx
+import openai
+from redis import Redis
+
+from kit.logging import message_id_var, request_id_var
+from llm_worker.celery_app import app
+from llm_worker.chat_client import ChatClient
+from llm_worker.completion import Job, generate
+from llm_worker.config import settings
+
+
+@cache
+def _llm() -> openai.OpenAI:
+    return openai.OpenAI(
+        api_key=settings.openai_api_key or "not-needed",
+        base_url=settings.base_url,
+        max_retries=0,
+        timeout=httpx.Timeout(settings.llm_timeout, connect=10.0),
+    )
+
+
+@cache
+def _chat() -> ChatClient:
+    return ChatClient(settings.chat_url, settings.internal_token)
+
+
+@cache
+def _redis() -> Redis:
+    return Redis.from_url(settings.redis_url)
+
+
+def readiness_checks() -> dict[str, Any]:
+    return {"redis": _redis().ping}
+
+
+@app.task(name="llm.generate_answer")
+def generate_answer(
+    message_id: str,
+    generation: int,
+    model: str,
+    messages: list[dict[str, Any]],
+    request_id: str | None = None,
+) -> str:
+    request_token = request_id_var.set(request_id)
+    message_token = message_id_var.set(message_id)
+    try:
+        job = Job(uuid.UUID(message_id), generation, model, messages)
+        return generate(job, llm=_llm(), chat=_chat(), redis=_redis())
+    finally:
+        message_id_var.reset(message_token)
+        request_id_var.reset(request_token)

@@ -1,0 +1,109 @@
+"""What `parley up` runs: every process of the stack with its command, port and environment.
+
+One base port (`PARLEY_PORT`, the gateway) fixes the others, so a test can run a whole stack on
+ten free ports. What is not configured is provided: an embedded Redis, a mail catcher, the demo
+model, an internal token kept in the data dir.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from parley.redis_server import RedisServer
+
+PY = sys.executable
+
+
+@dataclass
+class Proc:
+    name: str
+    argv: list[str]
+    ready_url: str | None = None
+    env: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Ports:
+    gateway: int
+
+    def __getattr__(self, name: str) -> int:
+        offsets = {"auth": 1, "chat": 2, "llm_worker": 3, "mailer": 4, "model": 5,
+                   "mail_http": 6, "smtp": 7, "redis": 8, "gateway_metrics": 9}
+        if name in offsets:
+            return self.gateway + offsets[name]
+        raise AttributeError(name)
+
+
+def internal_token(data_dir: Path) -> str:
+    """The token services use between themselves, generated once per data dir."""
+    path = data_dir / "internal_token"
+    if not path.exists():
+        data_dir.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(32))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def plan(env: dict[str, str] | None = None) -> tuple[list[Proc], dict[str, str]]:
+    """The processes to run, in start order, and the environment they share."""
+    env = dict(os.environ if env is None else env)
+    data_dir = Path(env.setdefault("PARLEY_DATA_DIR", ".parley")).resolve()
+    env["PARLEY_DATA_DIR"] = str(data_dir)
+    ports = Ports(int(env.setdefault("PARLEY_PORT", "8000")))
+    host = env.setdefault("PARLEY_HOST", "127.0.0.1")
+    env.setdefault("PARLEY_PUBLIC_URL", f"http://localhost:{ports.gateway}")
+    env.setdefault("PARLEY_ENV", "development")
+    if not env.get("PARLEY_INTERNAL_TOKEN"):
+        env["PARLEY_INTERNAL_TOKEN"] = internal_token(data_dir)
+    env.setdefault("PARLEY_AUTH_URL", f"http://127.0.0.1:{ports.auth}")
+    env.setdefault("PARLEY_CHAT_URL", f"http://127.0.0.1:{ports.chat}")
+    env.setdefault("LLM_WORKER_METRICS_PORT", str(ports.llm_worker))
+    env.setdefault("MAILER_PORT", str(ports.mailer))
+    env.setdefault("PARLEY_GATEWAY_METRICS_PORT", str(ports.gateway_metrics))
+    env["PYTHONUNBUFFERED"] = "1"
+
+    procs: list[Proc] = []
+    if not env.get("REDIS_URL"):
+        redis = RedisServer(data_dir / "redis", ports.redis)
+        procs.append(Proc("redis", redis.command()))
+        env["REDIS_URL"] = redis.url
+    if not env.get("SMTP_HOST"):
+        env.update(SMTP_HOST="127.0.0.1", SMTP_PORT=str(ports.smtp), SMTP_TLS="none")
+        env["PARLEY_DEV_MAIL_URL"] = f"http://127.0.0.1:{ports.mail_http}"
+        procs.append(Proc(
+            "mailcatcher",
+            [PY, "-m", "parley.mailcatcher", "--smtp-port", str(ports.smtp),
+             "--http-port", str(ports.mail_http), "--dir", str(data_dir / "mail")],
+            ready_url=f"http://127.0.0.1:{ports.mail_http}/dev/mail/api",
+        ))
+    if not env.get("OPENAI_API_KEY") and not env.get("OPENAI_BASE_URL"):
+        env["OPENAI_BASE_URL"] = f"http://127.0.0.1:{ports.model}/v1"
+        env.setdefault("PARLEY_MODELS", "parley-demo")
+        procs.append(Proc(
+            "demo-model", [PY, "-m", "parley.model_server", "--port", str(ports.model)],
+            ready_url=f"http://127.0.0.1:{ports.model}/v1/models",
+        ))
+
+    def uvicorn(module: str, port: int, bind: str = "127.0.0.1") -> list[str]:
+        return [PY, "-m", "uvicorn", f"{module}:app", "--host", bind, "--port", str(port),
+                "--no-access-log", "--timeout-graceful-shutdown", "10"]
+
+    procs += [
+        Proc("auth", uvicorn("auth_service.main", ports.auth),
+             ready_url=f"http://127.0.0.1:{ports.auth}/readyz"),
+        Proc("chat", uvicorn("chat_service.main", ports.chat),
+             ready_url=f"http://127.0.0.1:{ports.chat}/readyz"),
+        Proc("llm-worker",
+             [PY, "-m", "celery", "-A", "llm_worker.celery_app", "worker", "-Q", "llm", "-P", "threads",
+              "-c", env.get("LLM_WORKER_CONCURRENCY", "200"), "-n", f"llm-{ports.gateway}@%h",
+              "--without-gossip", "--without-mingle", "--loglevel", "INFO"],
+             ready_url=f"http://127.0.0.1:{ports.llm_worker}/readyz"),
+        Proc("mailer", [PY, "-m", "mailer"], ready_url=f"http://127.0.0.1:{ports.mailer}/readyz"),
+        Proc("gateway", uvicorn("gateway.main", ports.gateway, host),
+             ready_url=f"http://127.0.0.1:{ports.gateway}/readyz"),
+    ]
+    return procs, env
