@@ -7,6 +7,10 @@ from collections.abc import Iterator
 
 import pytest
 
+# The `gateway` package shares its name with its folder: import the real one before pytest's
+# importlib mode registers `gateway/tests/…` under a placeholder `gateway` namespace.
+import gateway  # noqa: F401
+
 from kit.testing.databases import POSTGRES_URL
 from parley.redis_server import RedisServer
 

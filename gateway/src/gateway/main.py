@@ -120,10 +120,14 @@ async def forward(request: Request, config: Settings) -> Response:
         await tokens.verify_access(request, request.app.state.verifier, request.app.state.redis)
     limit = config.max_upload_bytes if path in UPLOAD_PATHS else config.max_json_bytes
     body = await proxy.read_body(request, limit)
+    content_type = None
     if path in routes.COOKIE_READERS and request.method == "POST":
         body = tokens.cookie_to_body(request, body, config)
+        content_type = "application/json"
     base_url = request.app.state.upstreams[upstream.name]
-    response = await proxy.send_upstream(request.app.state.http, request, base_url, body)
+    response = await proxy.send_upstream(
+        request.app.state.http, request, base_url, body, content_type=content_type
+    )
     if path in routes.TOKEN_ISSUERS and response.is_success and not tokens.wants_body_transport(request):
         return await with_refresh_cookie(response, config)
     if path == "/api/auth/logout" and not tokens.wants_body_transport(request):

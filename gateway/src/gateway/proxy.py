@@ -62,13 +62,21 @@ def upstream_headers(request: Request) -> dict[str, str]:
 
 
 async def send_upstream(
-    client: httpx.AsyncClient, request: Request, base_url: str, body: bytes
+    client: httpx.AsyncClient,
+    request: Request,
+    base_url: str,
+    body: bytes,
+    *,
+    content_type: str | None = None,
 ) -> httpx.Response:
+    headers = upstream_headers(request)
+    if content_type is not None:
+        headers["content-type"] = content_type
     upstream = client.build_request(
         request.method,
         base_url.rstrip("/") + request.url.path,
         params=request.query_params.multi_items(),
-        headers=upstream_headers(request),
+        headers=headers,
         content=body,
     )
     try:

@@ -48,11 +48,21 @@ def queue(name: str) -> Queue:
     )
 
 
+def dead_letter_queue(name: str) -> Queue:
+    """Where consumer `name` parks the events it gave up on, for an operator to list and replay.
+
+    It hangs off the default exchange (routing key = its own name), so nothing published to
+    `parley.events` ever lands in it.
+    """
+    return Queue(f"{name}.dead", durable=True)
+
+
 def declare_topology(connection: Connection) -> None:
     channel = connection.default_channel
     EXCHANGE(channel).declare()
     for name in SUBSCRIPTIONS:
         queue(name)(channel).declare()
+        dead_letter_queue(name)(channel).declare()
 
 
 def connect(broker_url: str) -> Connection:

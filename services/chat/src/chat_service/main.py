@@ -19,14 +19,16 @@ from chat_service.messages import endpoints as messages
 from chat_service.runtime import Runtime
 from kit.app import create_app
 from kit.db import Database
-from kit.jwt import JWKSVerifier, http_jwks
+from kit.jwt import JWKSSource, JWKSVerifier, http_jwks
 from kit.logging import configure_logging
 from kit.migrations import upgrade_async
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
-def build_app(config: Settings = settings) -> FastAPI:
+def build_app(config: Settings = settings, *, jwks_source: JWKSSource | None = None) -> FastAPI:
+    """The chat app; tests may pass their own `jwks_source` instead of asking auth."""
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await upgrade_async(config.database_url, MIGRATIONS)
@@ -40,7 +42,9 @@ def build_app(config: Settings = settings) -> FastAPI:
             redis=redis,
             http=http,
             verifier=JWKSVerifier(
-                http_jwks(config.jwks_url, http), issuer=config.jwt_issuer, audience=config.jwt_audience
+                jwks_source or http_jwks(config.jwks_url, http),
+                issuer=config.jwt_issuer,
+                audience=config.jwt_audience,
             ),
             jobs=jobs,
         )

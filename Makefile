@@ -1,0 +1,46 @@
+# Parley — the two commands that matter: `make run` and `make test`.
+SHELL := /bin/bash
+TOOLS := .tools
+UV := $(shell command -v uv 2>/dev/null || echo $(TOOLS)/bin/uv)
+NPM := $(shell command -v npm 2>/dev/null)
+WEB_SOURCES := $(shell find web/src web/index.html web/package.json web/vite.config.* -type f 2>/dev/null)
+
+.PHONY: run test test-python test-web bench lint sync web
+
+run: sync web ## start every process in the foreground (Ctrl-C stops)
+	$(UV) run parley up
+
+test: sync web ## the whole suite (what .ci/run calls)
+	$(MAKE) test-web
+	$(MAKE) test-python
+
+test-python:
+	$(UV) run pytest
+
+test-web:
+	@if [ -n "$(NPM)" ] && [ -f web/package.json ]; then cd web && npm test; \
+	else echo "Node.js not found: skipping the web unit tests"; fi
+
+bench: sync ## benchmarks (figures printed as tables)
+	@for b in bench/*.py; do echo "== $$b"; $(UV) run python $$b || exit 1; done
+
+lint: sync
+	$(UV) run ruff check .
+	$(UV) run ruff format --check .
+	$(UV) run mypy libs/kit/src gateway/src services/*/src tools/parley/src
+	@if [ -n "$(NPM)" ] && [ -f web/package.json ]; then cd web && npm run lint; fi
+
+$(TOOLS)/bin/uv:
+	python3 -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install --quiet uv
+
+sync: $(if $(findstring $(TOOLS),$(UV)),$(TOOLS)/bin/uv)
+	$(UV) sync --frozen
+
+web: $(if $(and $(NPM),$(wildcard web/package.json)),web/dist/index.html)
+
+web/node_modules/.package-lock.json: web/package-lock.json
+	cd web && npm ci --no-audit --no-fund
+
+web/dist/index.html: web/node_modules/.package-lock.json $(WEB_SOURCES)
+	cd web && npm run build

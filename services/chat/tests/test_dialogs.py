@@ -1,0 +1,56 @@
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import httpx
+
+Headers = Callable[..., dict[str, str]]
+
+
+class TestDialogs:
+    async def test_list_is_most_recent_first_with_cursor(
+        self, chat_client: httpx.AsyncClient, user: Headers
+    ) -> None:
+        headers = user()
+        ids = []
+        for i in range(5):
+            response = await chat_client.post("/api/dialogs", json={"name": f"d{i}"}, headers=headers)
+            ids.append(response.json()["id"])
+        seen: list[str] = []
+        cursor = None
+        for _ in range(5):
+            params = {"limit": 2, **({"cursor": cursor} if cursor else {})}
+            page = (await chat_client.get("/api/dialogs", params=params, headers=headers)).json()
+            seen += [d["id"] for d in page["data"]]
+            cursor = page["next_cursor"]
+            if cursor is None:
+                break
+        assert seen == list(reversed(ids))
+
+    async def test_rename_search_and_delete(self, chat_client: httpx.AsyncClient, user: Headers) -> None:
+        headers = user()
+        dialog = (await chat_client.post("/api/dialogs", json={"message_text": "hello"}, headers=headers)).json()
+        renamed = await chat_client.patch(f"/api/dialogs/{dialog['id']}", json={"name": "Sorting"}, headers=headers)
+        assert renamed.json()["name"] == "Sorting"
+        found = (await chat_client.get("/api/dialogs", params={"q": "sort"}, headers=headers)).json()
+        assert [d["id"] for d in found["data"]] == [dialog["id"]]
+        assert (await chat_client.delete(f"/api/dialogs/{dialog['id']}", headers=headers)).status_code == 204
+        assert (await chat_client.get(f"/api/dialogs/{dialog['id']}", headers=headers)).status_code == 404
+        gone = await chat_client.get(f"/api/messages/{dialog['message']['id']}", headers=headers)
+        assert gone.status_code == 404
+
+    async def test_unknown_model_and_bad_cursor_are_field_errors(
+        self, chat_client: httpx.AsyncClient, user: Headers
+    ) -> None:
+        headers = user()
+        bad_model = await chat_client.post("/api/dialogs", json={"model": "nope"}, headers=headers)
+        assert bad_model.status_code == 422
+        assert "model" in bad_model.json()["errors"]
+        bad_cursor = await chat_client.get("/api/dialogs", params={"cursor": "!!"}, headers=headers)
+        assert bad_cursor.status_code == 422
+        assert "cursor" in bad_cursor.json()["errors"]
+
+    async def test_models_list_labels_the_demo(self, chat_client: httpx.AsyncClient, user: Headers) -> None:
+        models = (await chat_client.get("/api/models", headers=user())).json()["data"]
+        assert models[0] == {"id": "parley-demo", "name": "Demo (built-in, offline)", "default": True}
+        assert models[1]["id"] == "other-model"

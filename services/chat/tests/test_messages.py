@@ -1,0 +1,191 @@
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+
+import httpx
+from redis import Redis
+from sqlmodel import func, select
+
+from chat_service.models import Message
+from chat_service.runtime import Runtime
+from parley.redis_server import RedisServer
+
+Headers = Callable[..., dict[str, str]]
+
+
+def runtime(client: httpx.AsyncClient) -> Runtime:
+    return client.app.state.runtime  # type: ignore[attr-defined, no-any-return]
+
+
+def queued_jobs(redis_server: RedisServer) -> list[dict[str, object]]:
+    """The llm.generate_answer tasks waiting in the Redis broker's `llm` list."""
+    raw = Redis.from_url(redis_server.url).lrange("llm", 0, -1)
+    jobs = []
+    for item in raw:
+        envelope = json.loads(item)
+        assert envelope["headers"]["task"] == "llm.generate_answer"
+        import base64
+
+        args, kwargs, _ = json.loads(base64.b64decode(envelope["body"]))
+        jobs.append(kwargs)
+    return jobs
+
+
+async def new_dialog(client: httpx.AsyncClient, headers: dict[str, str], **body: object) -> dict[str, object]:
+    response = await client.post("/api/dialogs", json=body, headers=headers)
+    assert response.status_code == 201, response.text
+    return response.json()  # type: ignore[no-any-return]
+
+
+class TestPostMessage:
+    async def test_first_message_is_queued_with_its_context(
+        self, chat_client: httpx.AsyncClient, user: Headers, redis_server: RedisServer
+    ) -> None:
+        dialog = await new_dialog(chat_client, user(), message_text="Write bubble sort in Python")
+        message = dialog["message"]
+        assert isinstance(message, dict)
+        assert message["status"] == "queued"
+        assert dialog["name"] == "Write bubble sort in Python"
+        job = next(j for j in queued_jobs(redis_server) if j["message_id"] == message["id"])
+        assert job["messages"] == [
+            {"role": "system", "content": "You are a helpful assistant."},
+            {"role": "user", "content": "Write bubble sort in Python"},
+        ]
+        assert job["model"] == "parley-demo"
+
+    async def test_context_holds_the_last_exchanges(
+        self, chat_client: httpx.AsyncClient, user: Headers, internal: dict[str, str],
+        redis_server: RedisServer,
+    ) -> None:
+        headers = user()
+        dialog = await new_dialog(chat_client, headers, message_text="first")
+        first = dialog["message"]
+        assert isinstance(first, dict)
+        await chat_client.post(f"/internal/messages/{first['id']}/start", json={"generation": 1}, headers=internal)
+        done = await chat_client.post(
+            f"/internal/messages/{first['id']}/answer",
+            json={"generation": 1, "status": "completed", "answer_text": "first answer"},
+            headers=internal,
+        )
+        assert done.status_code == 200
+        second = await chat_client.post(
+            f"/api/dialogs/{dialog['id']}/messages", json={"message_text": "second"}, headers=headers
+        )
+        assert second.status_code == 202
+        job = next(j for j in queued_jobs(redis_server) if j["message_id"] == second.json()["id"])
+        assert [m["content"] for m in job["messages"]] == [
+            "You are a helpful assistant.", "first", "first answer", "second"
+        ]
+
+    async def test_too_long_and_blank_messages_are_field_errors(
+        self, chat_client: httpx.AsyncClient, user: Headers
+    ) -> None:
+        headers = user()
+        dialog = await new_dialog(chat_client, headers)
+        for text in ("x" * 32_001, "   "):
+            response = await chat_client.post(
+                f"/api/dialogs/{dialog['id']}/messages", json={"message_text": text}, headers=headers
+            )
+            assert response.status_code == 422
+            assert "message_text" in response.json()["errors"]
+
+    async def test_unconfirmed_users_have_a_quota(self, chat_client: httpx.AsyncClient, user: Headers) -> None:
+        headers = user(confirmed=False)
+        dialog = await new_dialog(chat_client, headers)
+        for _ in range(3):
+            ok = await chat_client.post(
+                f"/api/dialogs/{dialog['id']}/messages", json={"message_text": "hi"}, headers=headers
+            )
+            assert ok.status_code == 202
+        refused = await chat_client.post(
+            f"/api/dialogs/{dialog['id']}/messages", json={"message_text": "hi"}, headers=headers
+        )
+        assert refused.status_code == 403
+        assert refused.json()["code"] == "email_not_confirmed"
+
+    async def test_broker_down_is_503_and_stores_nothing(
+        self, chat_client: httpx.AsyncClient, user: Headers, redis_server: RedisServer
+    ) -> None:
+        headers = user()
+        dialog = await new_dialog(chat_client, headers)
+        async with runtime(chat_client).db.session() as session:
+            before = (await session.exec(select(func.count()).select_from(Message))).one()
+        redis_server.stop()
+        try:
+            response = await chat_client.post(
+                f"/api/dialogs/{dialog['id']}/messages", json={"message_text": "hi"}, headers=headers
+            )
+        finally:
+            redis_server.start()
+        assert response.status_code == 503
+        assert response.headers["retry-after"]
+        assert response.json()["code"] == "queue_unavailable"
+        async with runtime(chat_client).db.session() as session:
+            assert (await session.exec(select(func.count()).select_from(Message))).one() == before
+
+
+class TestAnswerCallback:
+    async def test_answer_is_stored_once(
+        self, chat_client: httpx.AsyncClient, user: Headers, internal: dict[str, str]
+    ) -> None:
+        headers = user()
+        dialog = await new_dialog(chat_client, headers, message_text="hello")
+        message = dialog["message"]
+        assert isinstance(message, dict)
+        url = f"/internal/messages/{message['id']}"
+        started = await chat_client.post(f"{url}/start", json={"generation": 1}, headers=internal)
+        assert started.json()["status"] == "generating"
+        polled = await chat_client.get(f"/api/messages/{message['id']}", headers=headers)
+        assert polled.json()["status"] == "generating"
+        answer = {"generation": 1, "status": "completed", "answer_text": "hi!", "usage": {"total_tokens": 3}}
+        assert (await chat_client.post(f"{url}/answer", json=answer, headers=internal)).status_code == 200
+        late = {"generation": 1, "status": "failed", "answer_text": "", "error": {
+            "code": "x", "message": "late", "retryable": True}}
+        again = await chat_client.post(f"{url}/answer", json=late, headers=internal)
+        assert again.status_code == 200
+        assert again.json()["status"] == "completed"
+        polled = (await chat_client.get(f"/api/messages/{message['id']}", headers=headers)).json()
+        assert (polled["status"], polled["answer_text"], polled["usage"]) == ("completed", "hi!", {"total_tokens": 3})
+        assert polled["completed_at"] is not None
+        restart = await chat_client.post(f"{url}/start", json={"generation": 1}, headers=internal)
+        assert restart.status_code == 409
+
+    async def test_internal_routes_need_the_internal_token(
+        self, chat_client: httpx.AsyncClient, user: Headers
+    ) -> None:
+        headers = user()
+        dialog = await new_dialog(chat_client, headers, message_text="hello")
+        message = dialog["message"]
+        assert isinstance(message, dict)
+        response = await chat_client.post(
+            f"/internal/messages/{message['id']}/start", json={"generation": 1}, headers=headers
+        )
+        assert response.status_code == 403
+
+
+class TestOwnership:
+    async def test_another_users_dialog_and_message_are_404(
+        self, chat_client: httpx.AsyncClient, user: Headers
+    ) -> None:
+        owner, stranger = user(), user()
+        dialog = await new_dialog(chat_client, owner, message_text="mine")
+        message = dialog["message"]
+        assert isinstance(message, dict)
+        for method, path in [
+            ("GET", f"/api/dialogs/{dialog['id']}"),
+            ("PATCH", f"/api/dialogs/{dialog['id']}"),
+            ("DELETE", f"/api/dialogs/{dialog['id']}"),
+            ("GET", f"/api/dialogs/{dialog['id']}/messages"),
+            ("POST", f"/api/dialogs/{dialog['id']}/messages"),
+            ("GET", f"/api/messages/{message['id']}"),
+        ]:
+            body = {"message_text": "x", "name": "x"} if method in ("POST", "PATCH") else None
+            response = await chat_client.request(method, path, json=body, headers=stranger)
+            assert response.status_code == 404, (method, path)
+        assert (await chat_client.get(f"/api/dialogs/{dialog['id']}", headers=owner)).status_code == 200
+
+    async def test_no_token_is_401(self, chat_client: httpx.AsyncClient) -> None:
+        response = await chat_client.get("/api/dialogs")
+        assert response.status_code == 401
+        assert response.headers["www-authenticate"] == "Bearer"

@@ -1,0 +1,182 @@
+"""The whole stack, started as `parley up` starts it, on free ports, with edge servers we control.
+
+Each backend (SQLite, and PostgreSQL when TEST_POSTGRES_URL is set) gets its own stack, data dir
+and Redis. The SMTP server (aiosmtpd) and the OpenAI-compatible model server are real servers
+on 127.0.0.1 owned by the test, standing in for the outside world.
+"""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from aiosmtpd.controller import Controller
+
+from kit.testing.databases import create_pg_database, drop_database
+from kit.testing.servers import free_port, serve_asgi
+from parley.model_server import ModelServer
+from parley.redis_server import RedisServer
+
+READY_LINE = "Parley is ready at"
+
+
+class Inbox:
+    """An aiosmtpd handler keeping every message it accepts."""
+
+    def __init__(self) -> None:
+        self.messages: list[EmailMessage] = []
+        self._lock = threading.Lock()
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+        message = email.message_from_bytes(envelope.content, policy=email.policy.default)
+        assert isinstance(message, EmailMessage)
+        with self._lock:
+            self.messages.append(message)
+        return "250 OK"
+
+    def wait_for(self, recipient: str, timeout: float = 20.0) -> EmailMessage:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self._lock:
+                for message in self.messages:
+                    if recipient in str(message["To"]):
+                        return message
+            time.sleep(0.05)
+        raise TimeoutError(f"no mail to {recipient} within {timeout}s")
+
+
+@pytest.fixture(scope="session")
+def inbox() -> Iterator[tuple[Inbox, int]]:
+    handler = Inbox()
+    port = free_port()
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    yield handler, port
+    controller.stop()
+
+
+@pytest.fixture(scope="session")
+def model_server() -> Iterator[tuple[ModelServer, str]]:
+    server = ModelServer()
+    with serve_asgi(server.app) as url:
+        yield server, url
+
+
+@pytest.fixture
+def model(model_server: tuple[ModelServer, str]) -> ModelServer:
+    """The test model, reset to an instant, well-behaved state for each test."""
+    server, url = model_server
+    httpx.post(f"{url}/_control", json={}).raise_for_status()
+    httpx.delete(f"{url}/_control/requests").raise_for_status()
+    return server
+
+
+def free_port_block(size: int = 10) -> int:
+    """A base port with `size` consecutive free ports after it."""
+    for _ in range(50):
+        base = free_port()
+        if base + size > 65000:
+            continue
+        try:
+            for port in range(base, base + size):
+                import socket
+
+                with socket.socket() as sock:
+                    sock.bind(("127.0.0.1", port))
+        except OSError:
+            continue
+        return base
+    raise RuntimeError("no block of free ports")
+
+
+@dataclass
+class Stack:
+    url: str
+    process: subprocess.Popen[bytes]
+    log_path: Path
+    ready_seconds: float
+    env: dict[str, str] = field(default_factory=dict)
+
+    def client(self) -> httpx.Client:
+        return httpx.Client(base_url=self.url, timeout=15)
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+
+def start_stack(env: dict[str, str], log_path: Path, timeout: float = 120.0) -> Stack:
+    started = time.monotonic()
+    log = log_path.open("wb")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "parley", "up"], env=env, stdout=log, stderr=subprocess.STDOUT
+    )
+    url = f"http://127.0.0.1:{env['PARLEY_PORT']}"
+    while READY_LINE not in log_path.read_text(errors="replace"):
+        if process.poll() is not None or time.monotonic() - started > timeout:
+            process.kill()
+            raise RuntimeError(f"parley up did not get ready:\n{log_path.read_text()[-5000:]}")
+        time.sleep(0.1)
+    return Stack(url, process, log_path, time.monotonic() - started, env)
+
+
+def stop_stack(stack: Stack) -> int:
+    stack.process.send_signal(signal.SIGINT)
+    try:
+        return stack.process.wait(30)
+    except subprocess.TimeoutExpired:
+        stack.process.kill()
+        stack.process.wait()
+        return -9
+
+
+@pytest.fixture(scope="session")
+def stack(
+    database_backend: str,
+    inbox: tuple[Inbox, int],
+    model_server: tuple[ModelServer, str],
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Stack]:
+    tmp = tmp_path_factory.mktemp(f"stack-{database_backend}")
+    _, smtp_port = inbox
+    _, model_url = model_server
+    redis = RedisServer(tmp / "redis").start()
+    env = {
+        **os.environ,
+        "PARLEY_ENV": "testing",
+        "PARLEY_DATA_DIR": str(tmp / "data"),
+        "PARLEY_PORT": str(free_port_block()),
+        "REDIS_URL": redis.url,
+        "SMTP_HOST": "127.0.0.1",
+        "SMTP_PORT": str(smtp_port),
+        "OPENAI_BASE_URL": f"{model_url}/v1",
+        "OPENAI_API_KEY": "test-key",
+        "PARLEY_MODELS": "parley-demo",
+        "PARLEY_PUBLIC_URL": "http://parley.test",
+        "LLM_WORKER_CONCURRENCY": "20",
+    }
+    databases = []
+    if database_backend == "postgres":
+        databases = [create_pg_database("e2e_auth"), create_pg_database("e2e_chat")]
+        env["AUTH_DATABASE_URL"], env["CHAT_DATABASE_URL"] = databases
+    running = start_stack(env, tmp / "parley-up.log")
+    try:
+        yield running
+    finally:
+        code = stop_stack(running)
+        redis.stop()
+        for url in databases:
+            drop_database(url)
+        assert code == 0, f"parley up exited with {code}:\n{running.log()[-3000:]}"
