@@ -18,6 +18,16 @@ class Settings(KitSettings):
     unconfirmed_message_quota: int = Field(3, alias="PARLEY_UNCONFIRMED_MESSAGE_QUOTA")
     task_visibility_timeout: int = Field(300, alias="PARLEY_TASK_VISIBILITY_TIMEOUT")
     max_message_chars: int = 32_000
+    sse_ping_seconds: float = Field(15.0, alias="PARLEY_SSE_PING_SECONDS")
+    sse_max_per_user: int = Field(5, alias="PARLEY_SSE_MAX_PER_USER")
+    # "model=tokens,..." context windows; unknown models get `default_context_tokens`
+    model_context_setting: str = Field("", alias="PARLEY_MODEL_CONTEXT")
+    default_context_tokens: int = Field(8192, alias="PARLEY_DEFAULT_CONTEXT_TOKENS")
+    answer_reserve_tokens: int = Field(1024, alias="PARLEY_ANSWER_RESERVE_TOKENS")
+    reaper_interval_seconds: float = Field(30.0, alias="PARLEY_REAPER_INTERVAL")
+    # an answer whose worker has been silent this long is failed (must exceed the redelivery
+    # delay, so a redelivered job gets its chance first)
+    reaper_grace_seconds_setting: int | None = Field(None, alias="PARLEY_REAPER_GRACE")
 
     @property
     def database_url(self) -> str:
@@ -30,9 +40,25 @@ class Settings(KitSettings):
             return configured
         return ["gpt-4o-mini"] if self.openai_api_key else [DEMO_MODEL]
 
+    def context_tokens(self, model: str) -> int:
+        return parse_context_sizes(self.model_context_setting).get(model, self.default_context_tokens)
+
+    @property
+    def reaper_grace_seconds(self) -> int:
+        return self.reaper_grace_seconds_setting or self.task_visibility_timeout + 60
+
     @property
     def default_model(self) -> str:
         return self.default_model_setting or self.models[0]
 
 
 settings = Settings()
+
+
+def parse_context_sizes(value: str) -> dict[str, int]:
+    sizes: dict[str, int] = {}
+    for item in value.split(","):
+        name, _, tokens = item.strip().partition("=")
+        if name and tokens.strip().isdigit():
+            sizes[name.strip()] = int(tokens)
+    return sizes

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -16,14 +17,18 @@ from chat_service.config import Settings, settings
 from chat_service.dialogs import endpoints as dialogs
 from chat_service.jobs import JobQueue
 from chat_service.messages import endpoints as messages
+from chat_service.messages import service as message_service
+from chat_service.messages import stream
 from chat_service.runtime import Runtime
 from kit.app import create_app
 from kit.db import Database
 from kit.jwt import JWKSSource, JWKSVerifier, http_jwks
 from kit.logging import configure_logging
 from kit.migrations import upgrade_async
+from kit.outbox import OutboxRelay
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+log = logging.getLogger(__name__)
 
 
 def build_app(config: Settings = settings, *, jwks_source: JWKSSource | None = None) -> FastAPI:
@@ -53,9 +58,17 @@ def build_app(config: Settings = settings, *, jwks_source: JWKSSource | None = N
             "redis": redis.ping,
             "broker": lambda: asyncio.to_thread(jobs.ping),
         }
+        relay = OutboxRelay(db, config.broker_url, service="chat")
+        background = [
+            asyncio.create_task(relay.run(), name="outbox-relay"),
+            asyncio.create_task(reaper(app.state.runtime), name="reaper"),
+        ]
         try:
             yield
         finally:
+            for task in background:
+                task.cancel()
+            relay.close()
             await http.aclose()
             await redis.aclose()
             await db.dispose()
@@ -63,9 +76,22 @@ def build_app(config: Settings = settings, *, jwks_source: JWKSSource | None = N
     app = create_app(service="chat", title="Parley chat", lifespan=lifespan)
     app.include_router(dialogs.router)
     app.include_router(messages.router)
+    app.include_router(stream.router)
     app.include_router(messages.internal)
     app.include_router(catalog.router)
     return app
+
+
+async def reaper(runtime: Runtime) -> None:
+    """Fail answers whose worker died and was not replaced (see `messages.service.reap`)."""
+    while True:
+        await asyncio.sleep(runtime.settings.reaper_interval_seconds)
+        try:
+            async with runtime.db.session() as session:
+                if failed := await message_service.reap(runtime, session):
+                    log.warning("reaper failed %d answer(s) whose worker stopped", failed)
+        except Exception:
+            log.exception("reaper run failed")
 
 
 configure_logging("chat", settings.log_level)

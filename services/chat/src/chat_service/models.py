@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import JSON, Column, ForeignKey, Index, Text, Uuid
+from sqlalchemy import JSON, Column, ForeignKey, Index, String, Text, UniqueConstraint, Uuid
 from sqlmodel import Field, SQLModel
 
 from kit.db import UTCDateTime, new_id, utcnow
@@ -57,3 +57,18 @@ class Message(SQLModel, table=True):
     generation: int = 1
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
     completed_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
+
+
+class IdempotencyKey(SQLModel, table=True):
+    """A client's `Idempotency-Key` for posting a message: a retried POST returns the same one."""
+
+    __tablename__ = "idempotency_key"
+    __table_args__ = (UniqueConstraint("user_id", "key"),)
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    user_id: uuid.UUID = Field(sa_column=Column(Uuid, nullable=False))
+    key: str = Field(sa_column=Column(String(200), nullable=False))
+    message_id: uuid.UUID = Field(
+        sa_column=Column(Uuid, ForeignKey("message.id", ondelete="CASCADE"), nullable=False)
+    )
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))

@@ -1,8 +1,19 @@
-"""Generating one answer: stream from the provider, mirror deltas to Redis, report to chat."""
+"""Generating one answer: stream from the provider, mirror deltas to Redis, report to chat.
+
+Failure rules (each ends with the message answered once or clearly failed):
+- 429 (honouring Retry-After), 5xx, timeouts and connection errors *before the first token* are
+  retried a bounded number of times with exponential backoff and jitter; `insufficient_quota` and
+  other 4xx are not retried.
+- After the first token nothing is retried: the partial answer is kept with a retryable error
+  (a stream that stalls past the read timeout, or ends without finishing, included).
+- A redelivered job (its worker died) starts the answer again after a `reset` entry; a job
+  delivered too many times fails instead of looping.
+"""
 
 from __future__ import annotations
 
 import logging
+import random
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -11,11 +22,15 @@ from typing import Any
 import openai
 from redis import Redis
 
+from kit import answers
 from llm_worker import metrics
-from llm_worker.answer_stream import AnswerStream
 from llm_worker.chat_client import ChatClient, MessageGone
+from llm_worker.inflight import Generation, InFlight
 
 log = logging.getLogger(__name__)
+MAX_DELIVERIES = 3
+PROVIDER_RETRIES = 3
+MAX_RETRY_AFTER_SECONDS = 60.0
 
 
 @dataclass
@@ -31,19 +46,44 @@ class Outcome:
     text: str = ""
     usage: dict[str, int] = field(default_factory=dict)
     error: dict[str, Any] | None = None
+    finished: bool = False
+    cancelled: bool = False
+
+    def callback_body(self, generation: int) -> dict[str, Any]:
+        return {
+            "generation": generation,
+            "status": "failed" if self.error else "completed",
+            "answer_text": self.text,
+            "error": self.error,
+            "usage": self.usage or None,
+        }
+
+
+class TransientBeforeFirstToken(Exception):
+    def __init__(self, reason: str, delay: float | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.delay = delay
 
 
 def _error(code: str, message: str, retryable: bool) -> dict[str, Any]:
     return {"code": code, "message": message, "retryable": retryable}
 
 
+def _retry_after(exc: openai.APIStatusError) -> float | None:
+    value = exc.response.headers.get("retry-after") if exc.response is not None else None
+    try:
+        return float(value) if value is not None else None
+    except ValueError:
+        return None
+
+
 def classify(exc: Exception) -> dict[str, Any]:
     """A readable, stable error for the user from a provider failure."""
     if isinstance(exc, openai.RateLimitError):
-        body = exc.body if isinstance(exc.body, dict) else {}
-        if body.get("code") == "insufficient_quota" or "insufficient_quota" in str(exc):
+        if _is_quota(exc):
             return _error("provider_quota", "The model provider's quota is used up.", False)
-        return _error("provider_rate_limited", "The model provider is rate limiting us.", True)
+        return _error("provider_rate_limited", "The model provider is rate limiting us; try again later.", True)
     if isinstance(exc, openai.APITimeoutError):
         return _error("provider_timeout", "The model stopped answering.", True)
     if isinstance(exc, openai.APIConnectionError):
@@ -51,18 +91,39 @@ def classify(exc: Exception) -> dict[str, Any]:
     if isinstance(exc, openai.APIStatusError):
         if exc.status_code >= 500:
             return _error("provider_error", f"The model provider failed ({exc.status_code}).", True)
-        return _error("provider_rejected", f"The model provider refused the request ({exc.status_code}).", False)
+        detail = exc.message if isinstance(exc.message, str) else ""
+        return _error("provider_rejected", f"The model provider refused the request ({exc.status_code}). {detail}".strip(), False)
     return _error("generation_failed", "The answer could not be generated.", True)
 
 
-def stream_answer(client: openai.OpenAI, job: Job, out: AnswerStream, outcome: Outcome, started: float) -> None:
-    stream = client.chat.completions.create(
-        model=job.model,
-        messages=job.messages,  # type: ignore[arg-type]
-        stream=True,
-        stream_options={"include_usage": True},
-    )
-    first = True
+def _is_quota(exc: openai.APIStatusError) -> bool:
+    body = exc.body if isinstance(exc.body, dict) else {}
+    code = body.get("code") or (body.get("error") or {}).get("code") if isinstance(body, dict) else None
+    return code == "insufficient_quota" or "insufficient_quota" in str(exc)
+
+
+def stream_once(
+    client: openai.OpenAI, job: Job, inflight: InFlight, gen: Generation, outcome: Outcome, started: float
+) -> None:
+    """One call to the provider; raises TransientBeforeFirstToken when a retry is worth it."""
+    try:
+        stream = client.chat.completions.create(
+            model=job.model,
+            messages=job.messages,  # type: ignore[arg-type]
+            stream=True,
+            stream_options={"include_usage": True},
+        )
+    except openai.RateLimitError as exc:
+        if _is_quota(exc):
+            raise
+        raise TransientBeforeFirstToken("rate_limited", _retry_after(exc)) from exc
+    except openai.APIStatusError as exc:
+        if exc.status_code >= 500:
+            raise TransientBeforeFirstToken(f"http_{exc.status_code}", _retry_after(exc)) from exc
+        raise
+    except (openai.APITimeoutError, openai.APIConnectionError) as exc:
+        raise TransientBeforeFirstToken("connection") from exc
+    gen.on_cancel = stream.close
     with stream:
         for chunk in stream:
             if chunk.usage is not None:
@@ -74,51 +135,103 @@ def stream_answer(client: openai.OpenAI, job: Job, out: AnswerStream, outcome: O
             for choice in chunk.choices:
                 text = choice.delta.content if choice.delta else None
                 if text:
-                    if first:
+                    if not outcome.text:
                         metrics.TTFT.labels(job.model).observe(time.monotonic() - started)
-                        first = False
                     outcome.text += text
-                    out.append("delta", {"text": text})
+                    inflight.delta(gen, text)
+                if choice.finish_reason is not None:
+                    outcome.finished = True
 
 
-def generate(job: Job, *, llm: openai.OpenAI, chat: ChatClient, redis: Redis) -> str:
-    """Produce and store the answer for one job; returns the final status."""
+def run_provider(client: openai.OpenAI, job: Job, inflight: InFlight, gen: Generation, outcome: Outcome) -> None:
     started = time.monotonic()
+    delay = 1.0
+    for attempt in range(PROVIDER_RETRIES + 1):
+        try:
+            stream_once(client, job, inflight, gen, outcome, started)
+        except TransientBeforeFirstToken as exc:
+            wait = exc.delay if exc.delay is not None else delay * (0.5 + random.random())
+            if attempt == PROVIDER_RETRIES or wait > MAX_RETRY_AFTER_SECONDS:
+                outcome.error = classify(exc.__cause__ or exc)  # type: ignore[arg-type]
+                return
+            metrics.RETRIES.labels(exc.reason).inc()
+            log.info("provider said %s; retrying in %.1fs", exc.reason, wait)
+            if gen.cancelled.wait(wait):
+                outcome.cancelled = True
+                return
+            delay *= 2
+            continue
+        except Exception as exc:
+            if gen.cancelled.is_set():
+                outcome.cancelled = True
+                return
+            outcome.error = classify(exc)
+            log.warning("generation failed: %s", exc)
+            return
+        if gen.cancelled.is_set():
+            outcome.cancelled = True
+        elif not outcome.finished:
+            outcome.error = _error("provider_stream_incomplete", "The model's answer was cut off.", True)
+        return
+
+
+def generate(
+    job: Job, *, llm: openai.OpenAI, chat: ChatClient, redis: Redis, inflight: InFlight
+) -> tuple[str, dict[str, Any] | None]:
+    """Produce the answer for one job.
+
+    Returns a status and, when chat could not be told, the callback body to send again later.
+    """
+    gen = inflight.acquire(job.message_id)
+    if gen is None:
+        log.info("another worker is generating this answer; not running a second copy")
+        return "duplicate", None
     try:
-        chat.start(job.message_id, job.generation)
-    except MessageGone as gone:
-        log.info("message ended before generation started (%s)", gone)
-        return "skipped"
-    out = AnswerStream(redis, job.message_id)
-    outcome = Outcome()
-    metrics.INFLIGHT.inc()
-    try:
-        stream_answer(llm, job, out, outcome, started)
-    except Exception as exc:
-        outcome.error = classify(exc)
-        log.warning("generation failed: %s", exc)
+        deliveries = int(redis.incr(f"parley:deliveries:{job.message_id}:{job.generation}"))
+        redis.expire(f"parley:deliveries:{job.message_id}:{job.generation}", 24 * 3600)
+        try:
+            chat.start(job.message_id, job.generation)
+        except MessageGone as gone:
+            log.info("message ended before generation started (%s)", gone)
+            return "skipped", None
+        outcome = Outcome()
+        if deliveries > MAX_DELIVERIES:
+            outcome.error = _error("too_many_attempts", "The answer failed repeatedly; try again.", True)
+        else:
+            if deliveries > 1:
+                metrics.RETRIES.labels("redelivered").inc()
+                inflight.reset(gen)
+            metrics.INFLIGHT.inc()
+            started = time.monotonic()
+            try:
+                run_provider(llm, job, inflight, gen, outcome)
+            finally:
+                metrics.INFLIGHT.dec()
+            inflight.flush(gen)
+            metrics.GENERATION.labels(job.model).observe(time.monotonic() - started)
+            for kind in ("prompt", "completion"):
+                if f"{kind}_tokens" in outcome.usage:
+                    metrics.TOKENS.labels(job.model, kind).inc(outcome.usage[f"{kind}_tokens"])
+        if outcome.cancelled:
+            return "cancelled", None
+        return report(chat, job.message_id, outcome.callback_body(job.generation))
     finally:
-        metrics.INFLIGHT.dec()
-    status = "failed" if outcome.error else "completed"
-    body = {
-        "generation": job.generation,
-        "status": status,
-        "answer_text": outcome.text,
-        "error": outcome.error,
-        "usage": outcome.usage or None,
-    }
+        inflight.release(gen)
+
+
+def report(chat: ChatClient, message_id: uuid.UUID, body: dict[str, Any]) -> tuple[str, dict[str, Any] | None]:
+    """Tell chat the outcome; on failure hand the body back so the task can retry just this."""
     try:
-        stored = chat.answer(job.message_id, body)
+        stored = chat.answer(message_id, body)
     except MessageGone as gone:
         log.info("answer not stored: %s", gone)
-        return "skipped"
-    if outcome.error:
-        out.end("error", outcome.error)
-    else:
-        out.end("done", {"message": stored})
-    metrics.ANSWERS.labels(stored["status"]).inc()
-    metrics.GENERATION.labels(job.model).observe(time.monotonic() - started)
-    for kind in ("prompt_tokens", "completion_tokens"):
-        if kind in outcome.usage:
-            metrics.TOKENS.labels(job.model, kind.removesuffix("_tokens")).inc(outcome.usage[kind])
-    return str(stored["status"])
+        return "skipped", None
+    except Exception as exc:
+        log.warning("chat did not take the answer (%s); will retry without calling the model", exc)
+        metrics.RETRIES.labels("callback").inc()
+        return "callback_failed", body
+    metrics.ANSWERS.labels(str(stored["status"])).inc()
+    return str(stored["status"]), None
+
+
+__all__ = ["Job", "answers", "generate", "report"]

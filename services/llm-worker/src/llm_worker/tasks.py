@@ -8,13 +8,18 @@ from typing import Any
 
 import httpx
 import openai
+from celery import Task
 from redis import Redis
 
 from kit.logging import message_id_var, request_id_var
 from llm_worker.celery_app import app
 from llm_worker.chat_client import ChatClient
-from llm_worker.completion import Job, generate
+from llm_worker.completion import Job, generate, report
 from llm_worker.config import settings
+from llm_worker.inflight import InFlight
+
+CALLBACK_RETRY_SECONDS = 15
+CALLBACK_RETRIES = 20
 
 
 @cache
@@ -24,6 +29,10 @@ def _llm() -> openai.OpenAI:
         base_url=settings.base_url,
         max_retries=0,
         timeout=httpx.Timeout(settings.llm_timeout, connect=10.0),
+        http_client=httpx.Client(
+            limits=httpx.Limits(max_connections=settings.concurrency + 10, max_keepalive_connections=100),
+            timeout=httpx.Timeout(settings.llm_timeout, connect=10.0),
+        ),
     )
 
 
@@ -34,26 +43,41 @@ def _chat() -> ChatClient:
 
 @cache
 def _redis() -> Redis:
-    return Redis.from_url(settings.redis_url)
+    return Redis.from_url(settings.redis_url, health_check_interval=30)
+
+
+@cache
+def _inflight() -> InFlight:
+    return InFlight(_redis())
 
 
 def readiness_checks() -> dict[str, Any]:
     return {"redis": _redis().ping}
 
 
-@app.task(name="llm.generate_answer")
+@app.task(name="llm.generate_answer", bind=True, max_retries=CALLBACK_RETRIES)
 def generate_answer(
+    self: Task,  # type: ignore[type-arg]
     message_id: str,
     generation: int,
     model: str,
     messages: list[dict[str, Any]],
     request_id: str | None = None,
+    outcome: dict[str, Any] | None = None,
 ) -> str:
     request_token = request_id_var.set(request_id)
     message_token = message_id_var.set(message_id)
     try:
-        job = Job(uuid.UUID(message_id), generation, model, messages)
-        return generate(job, llm=_llm(), chat=_chat(), redis=_redis())
+        if outcome is not None:  # the answer exists; only chat still has to hear it
+            status, unsent = report(_chat(), uuid.UUID(message_id), outcome)
+        else:
+            job = Job(uuid.UUID(message_id), generation, model, messages)
+            status, unsent = generate(job, llm=_llm(), chat=_chat(), redis=_redis(), inflight=_inflight())
+        if unsent is not None:
+            raise self.retry(
+                kwargs={**self.request.kwargs, "outcome": unsent}, countdown=CALLBACK_RETRY_SECONDS
+            )
+        return status
     finally:
         message_id_var.reset(message_token)
         request_id_var.reset(request_token)

@@ -3,7 +3,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Header, Query, status
 
 from chat_service.dependencies import Caller, Internal, RuntimeDep, SessionDep
 from chat_service.dialogs import repository as dialogs_repo
@@ -44,14 +44,24 @@ async def list_messages(
     responses={403: {"description": "Email not confirmed and quota used"}, 404: {}, 503: {}},
 )
 async def post_message(
-    dialog_id: uuid.UUID, data: MessageCreate, caller: Caller, runtime: RuntimeDep, session: SessionDep
+    dialog_id: uuid.UUID,
+    data: MessageCreate,
+    caller: Caller,
+    runtime: RuntimeDep,
+    session: SessionDep,
+    idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
 ) -> MessagePublic:
-    """Send a message; its answer is generated in the background (poll, stream or webhook)."""
+    """Send a message; its answer is generated in the background (poll, stream or webhook).
+
+    A retried request with the same `Idempotency-Key` returns the first message.
+    """
     dialog = await dialogs_repo.owned_dialog(session, dialog_id, caller.user_id)
     if dialog is None:
         raise DialogNotFound()
     model = check_model(runtime, data.model)
-    message = await service.post_message(runtime, session, caller, dialog, data.message_text, model)
+    message = await service.post_message(
+        runtime, session, caller, dialog, data.message_text, model, idempotency_key
+    )
     return MessagePublic.of(message)
 
 
@@ -64,11 +74,36 @@ async def get_message(message_id: uuid.UUID, caller: Caller, session: SessionDep
     return MessagePublic.of(message)
 
 
+@router.post("/api/messages/{message_id}/cancel", status_code=status.HTTP_202_ACCEPTED,
+             response_model=MessagePublic, responses={404: {}, 409: {}})
+async def cancel(message_id: uuid.UUID, caller: Caller, runtime: RuntimeDep, session: SessionDep) -> MessagePublic:
+    """Stop generating; the partial answer is kept and the status becomes `cancelled`."""
+    message = await repo.owned_message(session, message_id, caller.user_id)
+    if message is None:
+        raise service.MessageNotFound()
+    return MessagePublic.of(await service.cancel(runtime, session, message))
+
+
+@router.post("/api/messages/{message_id}/regenerate", status_code=status.HTTP_202_ACCEPTED,
+             response_model=MessagePublic, responses={404: {}, 409: {}, 503: {}})
+async def regenerate(
+    message_id: uuid.UUID, caller: Caller, runtime: RuntimeDep, session: SessionDep
+) -> MessagePublic:
+    """Generate a new answer that replaces the old one."""
+    message = await repo.owned_message(session, message_id, caller.user_id)
+    dialog = await dialogs_repo.owned_dialog(session, message.dialog_id, caller.user_id) if message else None
+    if message is None or dialog is None:
+        raise service.MessageNotFound()
+    return MessagePublic.of(await service.regenerate(runtime, session, dialog, message))
+
+
 @internal.post("/messages/{message_id}/start", response_model=MessagePublic)
 async def start(message_id: uuid.UUID, data: StartIn, session: SessionDep) -> MessagePublic:
     return MessagePublic.of(await service.start_generation(session, message_id, data.generation))
 
 
 @internal.post("/messages/{message_id}/answer", response_model=MessagePublic)
-async def answer(message_id: uuid.UUID, data: AnswerIn, session: SessionDep) -> MessagePublic:
-    return MessagePublic.of(await service.record_answer(session, message_id, data))
+async def answer(
+    message_id: uuid.UUID, data: AnswerIn, runtime: RuntimeDep, session: SessionDep
+) -> MessagePublic:
+    return MessagePublic.of(await service.record_answer(runtime, session, message_id, data))

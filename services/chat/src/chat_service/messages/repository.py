@@ -6,7 +6,7 @@ from datetime import datetime
 from sqlmodel import col, func, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from chat_service.models import Message, MessageStatus
+from chat_service.models import IdempotencyKey, Message, MessageStatus
 
 
 async def owned_message(session: AsyncSession, message_id: uuid.UUID, user_id: uuid.UUID) -> Message | None:
@@ -14,13 +14,22 @@ async def owned_message(session: AsyncSession, message_id: uuid.UUID, user_id: u
     return message if message is not None and message.user_id == user_id else None
 
 
-async def recent_exchanges(session: AsyncSession, dialog_id: uuid.UUID, limit: int) -> list[Message]:
-    """The last `limit` answered exchanges of a dialog, oldest first."""
+async def recent_exchanges(
+    session: AsyncSession, dialog_id: uuid.UUID, limit: int, before: Message | None = None
+) -> list[Message]:
+    """The last `limit` answered exchanges of a dialog (before `before`), oldest first."""
+    query = select(Message).where(
+        Message.dialog_id == dialog_id, Message.status == MessageStatus.completed
+    )
+    if before is not None:
+        query = query.where(
+            or_(
+                col(Message.created_at) < before.created_at,
+                (col(Message.created_at) == before.created_at) & (col(Message.id) < before.id),
+            )
+        )
     rows = await session.exec(
-        select(Message)
-        .where(Message.dialog_id == dialog_id, Message.status == MessageStatus.completed)
-        .order_by(col(Message.created_at).desc(), col(Message.id).desc())
-        .limit(limit)
+        query.order_by(col(Message.created_at).desc(), col(Message.id).desc()).limit(limit)
     )
     return list(reversed(rows.all()))
 
@@ -46,3 +55,19 @@ async def page(
 
 async def count_by_user(session: AsyncSession, user_id: uuid.UUID) -> int:
     return (await session.exec(select(func.count()).where(Message.user_id == user_id))).one()
+
+
+async def idempotent_message(session: AsyncSession, user_id: uuid.UUID, key: str) -> Message | None:
+    record = (
+        await session.exec(
+            select(IdempotencyKey).where(IdempotencyKey.user_id == user_id, IdempotencyKey.key == key)
+        )
+    ).first()
+    return await session.get(Message, record.message_id) if record else None
+
+
+async def generating_older_than(session: AsyncSession, limit: int) -> list[Message]:
+    rows = await session.exec(
+        select(Message).where(Message.status == MessageStatus.generating).limit(limit)
+    )
+    return list(rows.all())

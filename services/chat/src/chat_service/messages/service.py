@@ -1,18 +1,30 @@
-"""Messages: posting (and queueing the answer), the context sent to the model, callbacks."""
+"""Messages: posting (and queueing the answer), cancel, regenerate, the worker's callbacks.
+
+Every path that ends a message (answer stored, cancel, reaper) writes the final `done`/`error`
+entry to the answer stream after its commit, and records `chat.message_completed|failed` in the
+outbox for webhooks, so stream readers, pollers and webhook receivers see the same outcome.
+"""
 
 from __future__ import annotations
 
+import time
 import uuid
+from typing import Any
 
+from sqlalchemy.exc import IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from chat_service import answers
+from chat_service.messages import context as prompt
 from chat_service.messages import repository as repo
-from chat_service.messages.schemas import AnswerIn, JobPayload
-from chat_service.models import Dialog, Message, MessageStatus
+from chat_service.messages.schemas import AnswerIn, JobPayload, MessagePublic
+from chat_service.models import Dialog, IdempotencyKey, Message, MessageStatus
 from chat_service.runtime import Runtime
-from kit.db import utcnow
+from kit import answers as stream
+from kit.db import after_commit, utcnow
 from kit.errors import Conflict, Forbidden, NotFound, ServiceUnavailable
 from kit.jwt import AccessClaims
+from kit.outbox import add_event
 
 
 class MessageNotFound(NotFound):
@@ -30,16 +42,33 @@ class StaleGeneration(Conflict):
     code = "stale_generation"
 
 
-async def build_context(
-    runtime: Runtime, session: AsyncSession, dialog: Dialog, text: str
-) -> list[dict[str, str]]:
-    """System prompt, the last exchanges (oldest first), then the new message."""
-    context = [{"role": "system", "content": dialog.system_prompt}]
-    for exchange in await repo.recent_exchanges(session, dialog.id, runtime.settings.context_messages):
-        context.append({"role": "user", "content": exchange.message_text})
-        context.append({"role": "assistant", "content": exchange.answer_text})
-    context.append({"role": "user", "content": text})
-    return context
+class MessageInProgress(Conflict):
+    code = "message_in_progress"
+
+
+async def job_for(
+    runtime: Runtime, session: AsyncSession, dialog: Dialog, message: Message
+) -> dict[str, Any]:
+    history = await repo.recent_exchanges(
+        session, dialog.id, runtime.settings.context_messages, before=message
+    )
+    budget = runtime.settings.context_tokens(message.model) - runtime.settings.answer_reserve_tokens
+    messages = prompt.build(dialog.system_prompt, history, message.message_text, budget)
+    payload = JobPayload(
+        message_id=message.id, generation=message.generation, model=message.model, messages=messages
+    )
+    return payload.model_dump(mode="json")
+
+
+async def enqueue(runtime: Runtime, job: dict[str, Any]) -> None:
+    # Queued before the commit: if the broker refuses, the request fails and nothing is
+    # stored. The worker tolerates the short moment before the commit lands.
+    try:
+        await runtime.jobs.enqueue_answer(job)
+    except Exception as exc:
+        raise ServiceUnavailable(
+            "The answer queue is unavailable; try again shortly.", code="queue_unavailable"
+        ) from exc
 
 
 async def post_message(
@@ -49,13 +78,15 @@ async def post_message(
     dialog: Dialog,
     text: str,
     model: str | None,
+    idempotency_key: str | None = None,
 ) -> Message:
+    if idempotency_key is not None:
+        earlier = await repo.idempotent_message(session, caller.user_id, idempotency_key)
+        if earlier is not None:
+            return earlier
     quota = runtime.settings.unconfirmed_message_quota
     if not caller.email_confirmed and await repo.count_by_user(session, caller.user_id) >= quota:
-        raise EmailNotConfirmed(
-            f"Confirm your email address to send more than {quota} messages."
-        )
-    context = await build_context(runtime, session, dialog, text)
+        raise EmailNotConfirmed(f"Confirm your email address to send more than {quota} messages.")
     message = Message(
         dialog_id=dialog.id, user_id=caller.user_id, message_text=text, model=model or dialog.model
     )
@@ -63,17 +94,14 @@ async def post_message(
     dialog.updated_at = message.created_at
     session.add(dialog)
     await session.flush()
-    job = JobPayload(
-        message_id=message.id, generation=message.generation, model=message.model, messages=context
-    )
-    # Queued before the commit: if the broker refuses, the request fails and nothing is
-    # stored. The worker tolerates the short moment before the commit lands.
-    try:
-        await runtime.jobs.enqueue_answer(job.model_dump(mode="json"))
-    except Exception as exc:
-        raise ServiceUnavailable(
-            "The answer queue is unavailable; try again shortly.", code="queue_unavailable"
-        ) from exc
+    if idempotency_key is not None:
+        try:
+            async with session.begin_nested():
+                session.add(IdempotencyKey(user_id=caller.user_id, key=idempotency_key, message_id=message.id))
+        except IntegrityError:
+            # the same key raced us in another request: that one's message is the answer
+            raise Conflict("A request with this Idempotency-Key is in progress.", code="idempotency_conflict") from None
+    await enqueue(runtime, await job_for(runtime, session, dialog, message))
     return message
 
 
@@ -86,8 +114,29 @@ async def _current(session: AsyncSession, message_id: uuid.UUID, generation: int
     return message
 
 
+def _end(runtime: Runtime, session: AsyncSession, message: Message) -> None:
+    """After commit: the final stream entry; in the transaction: the webhook event."""
+    public = MessagePublic.of(message).model_dump(mode="json")
+    if message.status == MessageStatus.failed and message.error is not None:
+        kind, data = "error", dict(message.error)
+    else:
+        kind, data = "done", {"message": public}
+    if message.status in (MessageStatus.completed, MessageStatus.failed):
+        add_event(
+            session,
+            f"chat.message_{message.status}",
+            {"message_id": str(message.id), "dialog_id": str(message.dialog_id),
+             "user_id": str(message.user_id), "message": public},
+        )
+
+    async def write() -> None:
+        await answers.write_final(runtime.redis, message.id, kind, data)
+
+    after_commit(session, write)
+
+
 async def start_generation(session: AsyncSession, message_id: uuid.UUID, generation: int) -> Message:
-    """The worker begins an answer; refused (409) once the message has ended."""
+    """The worker begins (or, after a crash, begins again) an answer; 409 once it has ended."""
     message = await _current(session, message_id, generation)
     if MessageStatus(message.status).terminal:
         raise Conflict("This message has already ended.", code="message_ended")
@@ -96,7 +145,9 @@ async def start_generation(session: AsyncSession, message_id: uuid.UUID, generat
     return message
 
 
-async def record_answer(session: AsyncSession, message_id: uuid.UUID, answer: AnswerIn) -> Message:
+async def record_answer(
+    runtime: Runtime, session: AsyncSession, message_id: uuid.UUID, answer: AnswerIn
+) -> Message:
     """Store the worker's final answer once; a duplicate or late callback changes nothing."""
     message = await _current(session, message_id, answer.generation)
     if MessageStatus(message.status).terminal:
@@ -107,4 +158,60 @@ async def record_answer(session: AsyncSession, message_id: uuid.UUID, answer: An
     message.usage = answer.usage
     message.completed_at = utcnow()
     session.add(message)
+    await session.flush()
+    _end(runtime, session, message)
     return message
+
+
+async def cancel(runtime: Runtime, session: AsyncSession, message: Message) -> Message:
+    """Stop the answer: the partial text is kept and the worker closes its upstream request."""
+    if MessageStatus(message.status).terminal:
+        raise Conflict("This message has already ended.", code="message_ended")
+    message.status = MessageStatus.cancelled
+    message.answer_text = await answers.partial_text(runtime.redis, message.id)
+    message.completed_at = utcnow()
+    session.add(message)
+    await session.flush()
+    await runtime.redis.set(stream.cancel_key(message.id), message.generation, ex=3600)
+    _end(runtime, session, message)
+    return message
+
+
+async def regenerate(
+    runtime: Runtime, session: AsyncSession, dialog: Dialog, message: Message
+) -> Message:
+    """Replace an ended answer with a new one (a new generation; older callbacks are ignored)."""
+    if not MessageStatus(message.status).terminal:
+        raise MessageInProgress("The answer is still being generated; stop it first.")
+    message.generation += 1
+    message.status = MessageStatus.queued
+    message.answer_text = ""
+    message.error = None
+    message.usage = None
+    message.completed_at = None
+    session.add(message)
+    await session.flush()
+    await runtime.redis.delete(stream.stream_key(message.id), stream.cancel_key(message.id))
+    await enqueue(runtime, await job_for(runtime, session, dialog, message))
+    return message
+
+
+async def reap(runtime: Runtime, session: AsyncSession) -> int:
+    """Fail answers whose worker stopped sending heartbeats (it died and nothing took over)."""
+    grace = runtime.settings.reaper_grace_seconds
+    now = time.time()
+    failed = 0
+    for message in await repo.generating_older_than(session, 500):
+        beat = await runtime.redis.get(stream.heartbeat_key(message.id))
+        last = float(beat) if beat is not None else message.created_at.timestamp()
+        if now - last < grace:
+            continue
+        message.status = MessageStatus.failed
+        message.answer_text = await answers.partial_text(runtime.redis, message.id)
+        message.error = {"code": "worker_lost", "message": "The answer stopped; try again.", "retryable": True}
+        message.completed_at = utcnow()
+        session.add(message)
+        await session.flush()
+        _end(runtime, session, message)
+        failed += 1
+    return failed

@@ -1,0 +1,131 @@
+"""`GET /api/messages/{id}/stream`: the answer as Server-Sent Events (DESIGN.md §4).
+
+Each event's id is its Redis stream entry id, so a client reconnecting with `Last-Event-ID`
+continues exactly after the last event it saw. A message that already ended gets one `done`
+with the stored message. A `: ping` comment keeps idle connections open; each user may hold a
+few streams at once.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+import uuid
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import APIRouter, Header
+from prometheus_client import Gauge
+from starlette.responses import StreamingResponse
+
+from chat_service.answers import sse_event
+from chat_service.dependencies import Caller, RuntimeDep
+from chat_service.messages import repository as repo
+from chat_service.messages.schemas import MessagePublic
+from chat_service.messages.service import MessageNotFound
+from chat_service.models import Message, MessageStatus
+from chat_service.runtime import Runtime
+from kit import answers
+from kit.errors import TooManyRequests
+
+router = APIRouter(tags=["messages"])
+OPEN_STREAMS = Gauge("parley_sse_open_streams", "Answer streams (SSE) open now.")
+ENTRY_ID = re.compile(r"^\d+-\d+$")
+
+
+async def _load(runtime: Runtime, message_id: uuid.UUID, user_id: uuid.UUID | None = None) -> Message | None:
+    async with runtime.db.session() as session:
+        message = await session.get(Message, message_id)
+    if message is None or (user_id is not None and message.user_id != user_id):
+        return None
+    return message
+
+
+def _final(message: Message) -> bytes:
+    return sse_event("done", {"message": MessagePublic.of(message).model_dump(mode="json")}, "end")
+
+
+class StreamSlots:
+    """Per-user open-stream count that heals itself if a process dies (sorted set of leases)."""
+
+    def __init__(self, runtime: Runtime, user_id: uuid.UUID) -> None:
+        self.redis = runtime.redis
+        self.key = f"parley:sse:{user_id}"
+        self.slot = uuid.uuid4().hex
+        self.ttl = 3 * runtime.settings.sse_ping_seconds
+        self.limit = runtime.settings.sse_max_per_user
+
+    async def take(self) -> None:
+        now = time.time()
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.zremrangebyscore(self.key, 0, now - self.ttl)
+            pipe.zadd(self.key, {self.slot: now})
+            pipe.zcard(self.key)
+            pipe.expire(self.key, int(self.ttl) + 1)
+            _, _, count, _ = await pipe.execute()
+        if count > self.limit:
+            await self.give_back()
+            raise TooManyRequests(
+                f"At most {self.limit} answer streams may be open at once.", retry_after=5
+            )
+
+    async def renew(self) -> None:
+        await self.redis.zadd(self.key, {self.slot: time.time()})
+
+    async def give_back(self) -> None:
+        await self.redis.zrem(self.key, self.slot)
+
+
+async def events(
+    runtime: Runtime, message: Message, last_id: str, slots: StreamSlots
+) -> AsyncIterator[bytes]:
+    key = answers.stream_key(message.id)
+    block_ms = int(runtime.settings.sse_ping_seconds * 1000)
+    OPEN_STREAMS.inc()
+    try:
+        while True:
+            batch = await runtime.redis.xread({key: last_id}, count=200, block=block_ms)
+            if not batch:
+                yield b": ping\n\n"
+                await slots.renew()
+                current = await _load(runtime, message.id)
+                if current is None or MessageStatus(current.status).terminal:
+                    if current is not None:
+                        yield _final(current)
+                    return
+                continue
+            for entry_id, fields in batch[0][1]:
+                last_id = entry_id.decode()
+                kind, data = answers.decode(fields)
+                yield sse_event(kind, data, last_id)
+                if kind in answers.TERMINAL:
+                    return
+    finally:
+        OPEN_STREAMS.dec()
+        await slots.give_back()
+
+
+@router.get(
+    "/api/messages/{message_id}/stream",
+    responses={200: {"content": {"text/event-stream": {}}}, 404: {}, 429: {}},
+    response_class=StreamingResponse,
+)
+async def stream_answer(
+    message_id: uuid.UUID,
+    caller: Caller,
+    runtime: RuntimeDep,
+    last_event_id: Annotated[str | None, Header()] = None,
+) -> StreamingResponse:
+    """The answer as it is generated: `delta`, `reset`, then `done` or `error` (SSE)."""
+    message = await _load(runtime, message_id, caller.user_id)
+    if message is None:
+        raise MessageNotFound()
+    headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+    if MessageStatus(message.status).terminal:
+        return StreamingResponse(iter([_final(message)]), media_type="text/event-stream", headers=headers)
+    slots = StreamSlots(runtime, caller.user_id)
+    await slots.take()
+    start = last_event_id if last_event_id and ENTRY_ID.match(last_event_id) else "0-0"
+    return StreamingResponse(
+        events(runtime, message, start, slots), media_type="text/event-stream", headers=headers
+    )

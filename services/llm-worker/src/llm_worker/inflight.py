@@ -1,0 +1,157 @@
+"""Answers in flight in this worker process: batched deltas, leases, cancellations.
+
+The first delta of an answer is written at once (first-token latency is what users feel);
+later deltas are collected and flushed by one thread every `FLUSH_SECONDS` in a single Redis
+pipeline for all answers in flight, so hundreds of concurrent generations cost a few round trips
+per tick instead of one per token. The same thread renews each answer's lease (a heartbeat: a
+second copy of the job waits while the lease is alive, and chat's reaper fails answers whose
+heartbeat stopped) and notices cancellations (`parley:cancel:{id}`), closing the upstream request.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from redis import Redis
+
+from kit import answers
+
+log = logging.getLogger(__name__)
+FLUSH_SECONDS = 0.02
+CANCEL_CHECK_SECONDS = 0.25
+HEARTBEAT_SECONDS = 2.0
+LEASE_SECONDS = 10
+HEARTBEAT_KEEP_SECONDS = 24 * 3600
+
+
+@dataclass
+class Generation:
+    message_id: uuid.UUID
+    key: str
+    lease_token: str = ""
+    pending: list[str] = field(default_factory=list)
+    started: bool = False
+    cancelled: threading.Event = field(default_factory=threading.Event)
+    on_cancel: Callable[[], None] | None = None
+
+
+class InFlight:
+    def __init__(self, redis: Redis) -> None:
+        self.redis = redis
+        self.worker_id = f"{socket.gethostname()}:{os.getpid()}"
+        self._lock = threading.Lock()
+        self._active: dict[uuid.UUID, Generation] = {}
+        self._thread = threading.Thread(target=self._run, name="answer-writer", daemon=True)
+        self._thread.start()
+
+    def acquire(self, message_id: uuid.UUID, wait_seconds: float = LEASE_SECONDS + 2) -> Generation | None:
+        """Take the answer's lease, waiting out a dead holder's; None if a live copy holds it."""
+        token = f"{self.worker_id}:{uuid.uuid4().hex}"
+        lease = answers.lease_key(message_id)
+        deadline = time.monotonic() + wait_seconds
+        while not self.redis.set(lease, token, nx=True, ex=LEASE_SECONDS):
+            if time.monotonic() >= deadline:
+                return None
+            time.sleep(0.25)
+        self.redis.set(answers.heartbeat_key(message_id), int(time.time()), ex=HEARTBEAT_KEEP_SECONDS)
+        generation = Generation(message_id, answers.stream_key(message_id), lease_token=token)
+        with self._lock:
+            self._active[message_id] = generation
+        return generation
+
+    def release(self, generation: Generation) -> None:
+        """Flush what is pending, stop tracking the generation and give up its lease."""
+        with self._lock:
+            self._active.pop(generation.message_id, None)
+            pending, generation.pending = generation.pending, []
+        if pending:
+            self.redis.xadd(generation.key, answers.encode("delta", {"text": "".join(pending)}))
+        lease = answers.lease_key(generation.message_id)
+        if self.redis.get(lease) == generation.lease_token.encode():
+            self.redis.delete(lease)
+
+    def flush(self, generation: Generation) -> None:
+        with self._lock:
+            pending, generation.pending = generation.pending, []
+        if pending:
+            self.redis.xadd(generation.key, answers.encode("delta", {"text": "".join(pending)}))
+
+    def reset(self, generation: Generation) -> None:
+        """A retry starts the answer again: readers drop what they showed."""
+        with self._lock:
+            generation.pending.clear()
+            generation.started = False
+        self.redis.xadd(generation.key, answers.encode("reset", {}))
+
+    def delta(self, generation: Generation, text: str) -> None:
+        with self._lock:
+            if generation.started:
+                generation.pending.append(text)
+                return
+            generation.started = True
+        self.redis.xadd(generation.key, answers.encode("delta", {"text": text}))
+
+    def _run(self) -> None:
+        ticks_per_cancel_check = max(1, round(CANCEL_CHECK_SECONDS / FLUSH_SECONDS))
+        ticks_per_heartbeat = max(1, round(HEARTBEAT_SECONDS / FLUSH_SECONDS))
+        tick = 0
+        stop = threading.Event()
+        while not stop.wait(FLUSH_SECONDS):
+            tick += 1
+            try:
+                self._flush()
+                if tick % ticks_per_cancel_check == 0:
+                    self._check_cancellations()
+                if tick % ticks_per_heartbeat == 0:
+                    self._heartbeat()
+            except Exception:
+                log.exception("answer writer tick failed")
+
+    def _flush(self) -> None:
+        with self._lock:
+            batch = [(g.key, "".join(g.pending)) for g in self._active.values() if g.pending]
+            for g in self._active.values():
+                g.pending = []
+        if not batch:
+            return
+        with self.redis.pipeline(transaction=False) as pipe:
+            for key, text in batch:
+                pipe.xadd(key, answers.encode("delta", {"text": text}))
+            pipe.execute()
+
+    def _check_cancellations(self) -> None:
+        with self._lock:
+            generations = [g for g in self._active.values() if not g.cancelled.is_set()]
+        if not generations:
+            return
+        with self.redis.pipeline(transaction=False) as pipe:
+            for g in generations:
+                pipe.exists(answers.cancel_key(g.message_id))
+            flags = pipe.execute()
+        for g, flag in zip(generations, flags, strict=True):
+            if flag:
+                g.cancelled.set()
+                if g.on_cancel is not None:
+                    try:
+                        g.on_cancel()
+                    except Exception:
+                        log.debug("closing a cancelled upstream request failed", exc_info=True)
+
+    def _heartbeat(self) -> None:
+        with self._lock:
+            generations = list(self._active.values())
+        if not generations:
+            return
+        now = int(time.time())
+        with self.redis.pipeline(transaction=False) as pipe:
+            for g in generations:
+                pipe.set(answers.lease_key(g.message_id), g.lease_token, ex=LEASE_SECONDS, xx=True)
+                pipe.set(answers.heartbeat_key(g.message_id), now, ex=HEARTBEAT_KEEP_SECONDS)
+            pipe.execute()
