@@ -116,6 +116,10 @@ class Stack:
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
 
+    def pid(self, name: str) -> int:
+        """The current pid of one process of the stack (from `parley up`'s pid files)."""
+        return int((Path(self.env["PARLEY_DATA_DIR"]) / "run" / f"{name}.pid").read_text())
+
 
 def start_stack(env: dict[str, str], log_path: Path, timeout: float = 120.0) -> Stack:
     started = time.monotonic()
@@ -166,6 +170,10 @@ def stack(
         "PARLEY_MODELS": "parley-demo",
         "PARLEY_PUBLIC_URL": "http://parley.test",
         "LLM_WORKER_CONCURRENCY": "20",
+        # faults show quickly: a dead worker's job comes back after 3 s, a stalled model
+        # stream fails after 2 s
+        "PARLEY_TASK_VISIBILITY_TIMEOUT": "3",
+        "PARLEY_LLM_TIMEOUT": "2",
     }
     databases = []
     if database_backend == "postgres":

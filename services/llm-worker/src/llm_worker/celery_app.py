@@ -22,7 +22,13 @@ app.conf.update(
     task_default_queue="llm",
     task_serializer="json",
     accept_content=["json"],
-    broker_transport_options={"visibility_timeout": settings.task_visibility_timeout},
+    # Redis broker: a job whose worker died is handed out again after the visibility timeout;
+    # sweep for such jobs often enough for that timeout to be what decides.
+    broker_transport_options={
+        "visibility_timeout": settings.task_visibility_timeout,
+        "unacked_restore_interval": max(1, min(10, settings.task_visibility_timeout // 3)),
+        "unacked_restore_throttle": 1,
+    },
     broker_connection_retry_on_startup=True,
     worker_hijack_root_logger=False,
     task_ignore_result=True,

@@ -43,6 +43,8 @@ class ModelServer:
     def __init__(self, behaviour: Behaviour | None = None) -> None:
         self.behaviour = behaviour or Behaviour()
         self.requests: list[dict[str, Any]] = []
+        # one entry per streamed answer: when it ended and whether it ran to [DONE]
+        self.stream_ends: list[dict[str, Any]] = []
         self.faults_served = 0
         self.app = Starlette(
             routes=[
@@ -50,6 +52,7 @@ class ModelServer:
                 Route("/v1/chat/completions", self.completions, methods=["POST"]),
                 Route("/_control", self.control, methods=["GET", "POST"]),
                 Route("/_control/requests", self.recorded, methods=["GET", "DELETE"]),
+                Route("/_control/stream-ends", self.ends, methods=["GET"]),
             ]
         )
 
@@ -70,7 +73,11 @@ class ModelServer:
     async def recorded(self, request: Request) -> Response:
         if request.method == "DELETE":
             self.requests.clear()
+            self.stream_ends.clear()
         return JSONResponse(self.requests)
+
+    async def ends(self, _: Request) -> Response:
+        return JSONResponse(self.stream_ends)
 
     def _fault_now(self) -> str | None:
         b = self.behaviour
@@ -95,6 +102,17 @@ class ModelServer:
         )
 
     async def _stream(
+        self, model: str, text: str, body: dict[str, Any], fault: str | None
+    ) -> AsyncIterator[bytes]:
+        completed = False
+        try:
+            async for piece in self._pieces(model, text, body, fault):
+                yield piece
+            completed = True
+        finally:
+            self.stream_ends.append({"at": time.time(), "completed": completed})
+
+    async def _pieces(
         self, model: str, text: str, body: dict[str, Any], fault: str | None
     ) -> AsyncIterator[bytes]:
         b = self.behaviour

@@ -8,6 +8,7 @@ import signal
 import sys
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import httpx
 
@@ -46,6 +47,8 @@ class Supervisor:
     def __init__(self, procs: list[Proc], env: dict[str, str], *, colour: bool | None = None) -> None:
         self.running = [Running(p) for p in procs]
         self.env = env
+        # `<data dir>/run/<name>.pid`, for operators (and tests) that need to signal one process
+        self.run_dir = Path(env.get("PARLEY_DATA_DIR", ".parley")) / "run"
         self.width = max(len(p.name) for p in procs)
         self.colour = sys.stdout.isatty() if colour is None else colour
         self.stopping = asyncio.Event()
@@ -73,6 +76,8 @@ class Supervisor:
             start_new_session=True,  # Ctrl-C reaches us only; we stop children in order
         )
         r.started_at = time.monotonic()
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        (self.run_dir / f"{r.proc.name}.pid").write_text(str(r.process.pid))
         assert r.process.stdout is not None
         asyncio.create_task(self._pipe(index, r.process.stdout))
 

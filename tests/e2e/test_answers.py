@@ -1,0 +1,285 @@
+"""Answers under faults, through the gateway, with a real worker process and a test model that
+misbehaves on command. Each must end with the message answered once or clearly failed."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import time
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from parley.model_server import ModelServer, tokens
+
+from .conftest import Stack
+
+pytestmark = pytest.mark.e2e
+REPLY = " ".join(f"word{i}" for i in range(40))
+
+
+def signed_in(stack: Stack) -> tuple[httpx.Client, dict[str, str]]:
+    api = stack.client()
+    tag = uuid.uuid4().hex[:8]
+    response = api.post(
+        "/api/auth/register",
+        json={"email": f"a-{tag}@example.com", "username": f"a_{tag}", "password": "correct horse 42"},
+        headers={"Parley-Token-Transport": "body"},
+    )
+    assert response.status_code == 201, response.text
+    return api, {"Authorization": f"Bearer {response.json()['access_token']}"}
+
+
+def post(api: httpx.Client, auth: dict[str, str], text: str = "hello", **headers: str) -> dict[str, Any]:
+    dialog = api.post("/api/dialogs", json={}, headers=auth).json()
+    response = api.post(
+        f"/api/dialogs/{dialog['id']}/messages", json={"message_text": text}, headers={**auth, **headers}
+    )
+    assert response.status_code == 202, response.text
+    return response.json()  # type: ignore[no-any-return]
+
+
+def wait_ended(api: httpx.Client, auth: dict[str, str], message_id: str, timeout: float = 30) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        message = api.get(f"/api/messages/{message_id}", headers=auth).json()
+        if message["status"] in ("completed", "failed", "cancelled"):
+            return message  # type: ignore[no-any-return]
+        time.sleep(0.05)
+    raise TimeoutError(f"message {message_id} still {message['status']} after {timeout}s")
+
+
+def sse(api: httpx.Client, auth: dict[str, str], message_id: str, last_event_id: str | None = None,
+        stop_after: int | None = None) -> Iterator[tuple[str, str, dict[str, Any]]]:
+    """(id, event, data) for each event of the answer stream; ends at done/error."""
+    headers = {**auth, **({"Last-Event-ID": last_event_id} if last_event_id else {})}
+    with api.stream("GET", f"/api/messages/{message_id}/stream", headers=headers, timeout=30) as response:
+        assert response.status_code == 200, response.read()
+        assert response.headers["content-type"].startswith("text/event-stream")
+        assert response.headers["x-accel-buffering"] == "no"
+        event: dict[str, str] = {}
+        seen = 0
+        for line in response.iter_lines():
+            if line.startswith(":"):
+                continue
+            if line == "":
+                if "event" in event:
+                    yield event.get("id", ""), event["event"], json.loads(event["data"])
+                    seen += 1
+                    if event["event"] in ("done", "error") or (stop_after and seen >= stop_after):
+                        return
+                event = {}
+                continue
+            name, _, value = line.partition(": ")
+            event[name] = value
+
+
+def text_of(events: list[tuple[str, str, dict[str, Any]]]) -> str:
+    text = ""
+    for _, kind, data in events:
+        if kind == "reset":
+            text = ""
+        elif kind == "delta":
+            text += data["text"]
+    return text
+
+
+class TestStreaming:
+    def test_stream_gives_the_answer_token_by_token(self, stack: Stack, model: ModelServer) -> None:
+        model.behaviour.reply = REPLY
+        model.behaviour.token_delay = 0.01
+        api, auth = signed_in(stack)
+        message = post(api, auth)
+        events = list(sse(api, auth, message["id"]))
+        assert events[-1][1] == "done"
+        assert events[-1][2]["message"]["status"] == "completed"
+        assert text_of(events) == REPLY
+        assert sum(1 for _, kind, _ in events if kind == "delta") > 1
+        ids = [event_id for event_id, kind, _ in events]
+        assert ids == sorted(ids, key=lambda i: tuple(int(p) for p in i.split("-")))
+
+    def test_resume_with_last_event_id_has_no_gap_and_no_duplicate(
+        self, stack: Stack, model: ModelServer
+    ) -> None:
+        model.behaviour.reply = REPLY
+        model.behaviour.token_delay = 0.03
+        api, auth = signed_in(stack)
+        message = post(api, auth)
+        first = list(sse(api, auth, message["id"], stop_after=3))
+        assert len(first) == 3
+        rest = list(sse(api, auth, message["id"], last_event_id=first[-1][0]))
+        assert rest[-1][1] == "done"
+        assert text_of(first + rest) == REPLY
+        assert not {e[0] for e in first} & {e[0] for e in rest}
+
+    def test_ended_message_gives_a_single_done(self, stack: Stack, model: ModelServer) -> None:
+        api, auth = signed_in(stack)
+        message = post(api, auth)
+        wait_ended(api, auth, message["id"])
+        events = list(sse(api, auth, message["id"]))
+        assert [kind for _, kind, _ in events] == ["done"]
+        assert events[0][2]["message"]["status"] == "completed"
+
+
+class TestProviderFaults:
+    def test_429_retry_after_is_honoured(self, stack: Stack, model: ModelServer) -> None:
+        model.behaviour.fault, model.behaviour.fault_times, model.behaviour.retry_after = "429", 1, 1
+        model.behaviour.reply = "after the wait"
+        api, auth = signed_in(stack)
+        started = time.monotonic()
+        message = wait_ended(api, auth, post(api, auth)["id"])
+        assert message["status"] == "completed"
+        assert message["answer_text"] == "after the wait"
+        assert time.monotonic() - started >= 1.0
+        assert len(model.requests) == 2
+
+    def test_insufficient_quota_fails_without_retry(self, stack: Stack, model: ModelServer) -> None:
+        model.behaviour.fault = "insufficient_quota"
+        api, auth = signed_in(stack)
+        message = wait_ended(api, auth, post(api, auth)["id"])
+        assert message["status"] == "failed"
+        assert message["error"]["code"] == "provider_quota"
+        assert message["error"]["retryable"] is False
+        assert len(model.requests) == 1
+
+    def test_5xx_before_the_first_token_is_retried(self, stack: Stack, model: ModelServer) -> None:
+        model.behaviour.fault, model.behaviour.fault_times = "503", 2
+        model.behaviour.reply = "third time lucky"
+        api, auth = signed_in(stack)
+        message = wait_ended(api, auth, post(api, auth)["id"])
+        assert (message["status"], message["answer_text"]) == ("completed", "third time lucky")
+        assert len(model.requests) == 3
+
+    def test_4xx_fails_readably_without_retry(self, stack: Stack, model: ModelServer) -> None:
+        model.behaviour.fault = "400"
+        api, auth = signed_in(stack)
+        message = wait_ended(api, auth, post(api, auth)["id"])
+        assert message["status"] == "failed"
+        assert message["error"]["code"] == "provider_rejected"
+        assert "400" in message["error"]["message"]
+        assert len(model.requests) == 1
+
+    @pytest.mark.parametrize(("fault", "code"), [("stall", "provider_timeout"),
+                                                 ("drop", "provider_stream_incomplete")])
+    def test_broken_stream_keeps_the_partial_answer(
+        self, stack: Stack, model: ModelServer, fault: str, code: str
+    ) -> None:
+        model.behaviour.reply = REPLY
+        model.behaviour.fault, model.behaviour.fault_after_tokens = fault, 3
+        api, auth = signed_in(stack)
+        message = post(api, auth)
+        _, kind, data = list(sse(api, auth, message["id"]))[-1]
+        # live readers get `error`; one that connects after the end gets `done` with the message
+        error = data if kind == "error" else data["message"]["error"]
+        assert error["code"] == code
+        stored = wait_ended(api, auth, message["id"])
+        assert stored["status"] == "failed"
+        assert stored["answer_text"] == "".join(tokens(REPLY)[:3])
+        assert stored["error"] == {"code": code, "message": stored["error"]["message"], "retryable": True}
+
+
+class TestControls:
+    def test_cancel_keeps_the_partial_answer_and_closes_upstream_within_a_second(
+        self, stack: Stack, model: ModelServer
+    ) -> None:
+        model.behaviour.reply = REPLY
+        model.behaviour.token_delay = 0.2
+        api, auth = signed_in(stack)
+        message = post(api, auth)
+        list(sse(api, auth, message["id"], stop_after=3))
+        cancelled_at = time.time()
+        response = api.post(f"/api/messages/{message['id']}/cancel", headers=auth)
+        assert response.status_code == 202
+        assert response.json()["status"] == "cancelled"
+        partial = response.json()["answer_text"]
+        assert partial and REPLY.startswith(partial)
+        deadline = time.monotonic() + 5
+        while not model.stream_ends and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert model.stream_ends, "the upstream stream was never closed"
+        assert model.stream_ends[0]["completed"] is False
+        assert model.stream_ends[0]["at"] - cancelled_at < 1.0
+        time.sleep(0.5)
+        assert wait_ended(api, auth, message["id"])["status"] == "cancelled"
+        again = api.post(f"/api/messages/{message['id']}/cancel", headers=auth)
+        assert again.status_code == 409
+
+    def test_regenerate_replaces_the_answer(self, stack: Stack, model: ModelServer) -> None:
+        model.behaviour.reply = "first answer"
+        api, auth = signed_in(stack)
+        message = post(api, auth)
+        assert wait_ended(api, auth, message["id"])["answer_text"] == "first answer"
+        model.behaviour.reply = "second answer"
+        response = api.post(f"/api/messages/{message['id']}/regenerate", headers=auth)
+        assert response.status_code == 202
+        assert response.json()["status"] == "queued"
+        events = list(sse(api, auth, message["id"]))
+        assert text_of(events) == "second answer"
+        assert wait_ended(api, auth, message["id"])["answer_text"] == "second answer"
+
+    def test_idempotency_key_creates_one_message(self, stack: Stack, model: ModelServer) -> None:
+        api, auth = signed_in(stack)
+        dialog = api.post("/api/dialogs", json={}, headers=auth).json()
+        key = {"Idempotency-Key": uuid.uuid4().hex}
+        first = api.post(f"/api/dialogs/{dialog['id']}/messages", json={"message_text": "hi"}, headers={**auth, **key})
+        second = api.post(f"/api/dialogs/{dialog['id']}/messages", json={"message_text": "hi"}, headers={**auth, **key})
+        assert first.status_code == second.status_code == 202
+        assert first.json()["id"] == second.json()["id"]
+        wait_ended(api, auth, first.json()["id"])
+        listed = api.get(f"/api/dialogs/{dialog['id']}/messages", headers=auth).json()["data"]
+        assert len(listed) == 1
+        assert len(model.requests) == 1
+
+    def test_too_many_open_streams_is_429(self, stack: Stack, model: ModelServer) -> None:
+        model.behaviour.reply = REPLY
+        model.behaviour.first_token_delay = 5
+        api, auth = signed_in(stack)
+        message = post(api, auth)
+        streams = []
+        try:
+            for _ in range(5):
+                request = api.build_request("GET", f"/api/messages/{message['id']}/stream", headers=auth)
+                response = api.send(request, stream=True)
+                assert response.status_code == 200
+                streams.append(response)
+            refused = api.get(f"/api/messages/{message['id']}/stream", headers=auth)
+            assert refused.status_code == 429
+            assert refused.headers["retry-after"]
+        finally:
+            for response in streams:
+                response.close()
+
+
+class TestProcessFaults:
+    def test_worker_killed_mid_answer_gives_one_answer(self, stack: Stack, model: ModelServer) -> None:
+        model.behaviour.reply = REPLY
+        model.behaviour.token_delay = 0.05
+        api, auth = signed_in(stack)
+        message = post(api, auth)
+        list(sse(api, auth, message["id"], stop_after=5))
+        os.kill(stack.pid("llm-worker"), signal.SIGKILL)
+        model.behaviour.token_delay = 0
+        events = list(sse(api, auth, message["id"]))
+        stored = wait_ended(api, auth, message["id"], timeout=60)
+        assert stored["status"] == "completed"
+        assert stored["answer_text"] == REPLY
+        assert any(kind == "reset" for _, kind, _ in events)
+        assert text_of(events) == REPLY
+        assert len(model.requests) == 2
+
+    def test_chat_down_at_callback_time_does_not_call_the_model_again(
+        self, stack: Stack, model: ModelServer
+    ) -> None:
+        model.behaviour.reply = "survives"
+        model.behaviour.first_token_delay = 1.0
+        api, auth = signed_in(stack)
+        message = post(api, auth)
+        time.sleep(0.3)
+        os.kill(stack.pid("chat"), signal.SIGKILL)  # parley up restarts it
+        stored = wait_ended(api, auth, message["id"], timeout=60)
+        assert (stored["status"], stored["answer_text"]) == ("completed", "survives")
+        assert len(model.requests) == 1
