@@ -39,12 +39,14 @@ def build_app(config: Settings = settings, *, jwks_source: JWKSSource | None = N
         await upgrade_async(config.database_url, MIGRATIONS)
         db = Database(config.database_url)
         redis = Redis.from_url(config.redis_url)
+        stream_redis = Redis.from_url(config.redis_url, socket_timeout=config.sse_ping_seconds + 10)
         http = httpx.AsyncClient(timeout=10)
         jobs = JobQueue(config.broker_url, visibility_timeout=config.task_visibility_timeout)
         app.state.runtime = Runtime(
             settings=config,
             db=db,
             redis=redis,
+            stream_redis=stream_redis,
             http=http,
             verifier=JWKSVerifier(
                 jwks_source or http_jwks(config.jwks_url, http),
@@ -71,6 +73,7 @@ def build_app(config: Settings = settings, *, jwks_source: JWKSSource | None = N
             relay.close()
             await http.aclose()
             await redis.aclose()
+            await stream_redis.aclose()
             await db.dispose()
 
     app = create_app(service="chat", title="Parley chat", lifespan=lifespan)

@@ -18,6 +18,9 @@ class Runtime:
     settings: Settings
     db: Database
     redis: Redis
+    # blocking stream reads wait up to the SSE ping interval: a client whose socket timeout
+    # is longer than that
+    stream_redis: Redis
     http: httpx.AsyncClient
     verifier: JWKSVerifier
     jobs: JobQueue

@@ -8,6 +8,7 @@ few streams at once.
 
 from __future__ import annotations
 
+import logging
 import re
 import time
 import uuid
@@ -15,6 +16,7 @@ from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import APIRouter, Header
+from redis.exceptions import RedisError
 from prometheus_client import Gauge
 from starlette.responses import StreamingResponse
 
@@ -27,6 +29,8 @@ from chat_service.models import Message, MessageStatus
 from chat_service.runtime import Runtime
 from kit import answers
 from kit.errors import TooManyRequests
+
+log = logging.getLogger(__name__)
 
 router = APIRouter(tags=["messages"])
 OPEN_STREAMS = Gauge("parley_sse_open_streams", "Answer streams (SSE) open now.")
@@ -84,7 +88,12 @@ async def events(
     OPEN_STREAMS.inc()
     try:
         while True:
-            batch = await runtime.redis.xread({key: last_id}, count=200, block=block_ms)
+            try:
+                batch = await runtime.stream_redis.xread({key: last_id}, count=200, block=block_ms)
+            except RedisError as exc:
+                # end the response; the client reconnects with Last-Event-ID and loses nothing
+                log.warning("answer stream read failed: %s", exc)
+                return
             if not batch:
                 yield b": ping\n\n"
                 await slots.renew()
