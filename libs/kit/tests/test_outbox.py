@@ -20,15 +20,6 @@ from parley.redis_server import RedisServer
 
 MAILER_EVENT = "auth.password_changed"  # routed to the `mailer` queue
 
-# kit/events.py `publish` passes `content_type="application/json"` with a dict body, which tells
-# kombu the body is already serialized, so it is never encoded and every publish raises
-# `TypeError: a bytes-like object is required, not 'dict'`; the relay publishes nothing.
-PUBLISH_BUG = pytest.mark.xfail(
-    strict=True,
-    reason="kit/events.py publish(): content_type with an unserialized dict body; "
-    "every publish fails with TypeError, so the relay never publishes",
-)
-
 
 async def stored(db: Database, event_id: uuid.UUID) -> OutboxEvent | None:
     async with db.session() as session:
@@ -44,6 +35,13 @@ async def all_rows(db: Database) -> list[OutboxEvent]:
 async def commit_event(db: Database, n: int = 0) -> events.Event:
     async with db.session() as session:
         return add_event(session, MAILER_EVENT, {"n": n, "email": f"u{n}@example.com"})
+
+
+async def add_then_raise(db: Database, error: Exception, created: list[events.Event]) -> None:
+    async with db.session() as session:
+        created.append(add_event(session, MAILER_EVENT, {"n": 1}))
+        await session.flush()  # the row reached the database, inside the transaction
+        raise error
 
 
 async def wait_until_published(relay: OutboxRelay, timeout: float) -> float:
@@ -73,22 +71,25 @@ def wait_for_redis(url: str, timeout: float = 5.0) -> None:
         client.close()
 
 
-def read_mailer_queue(broker_url: str, timeout: float = 5.0) -> list[dict[str, Any]]:
-    """Everything waiting on the `mailer` queue, acknowledged, in delivery order."""
+def read_mailer_queue(broker_url: str, expected: int) -> list[dict[str, Any]]:
+    """`expected` messages from the `mailer` queue, acknowledged, in delivery order.
+
+    Fails if fewer arrive within a few seconds, or if more are waiting after them.
+    """
     bodies: list[dict[str, Any]] = []
     with events.connect(broker_url) as conn:
         events.declare_topology(conn)
         queue = conn.SimpleQueue(events.queue("mailer"), accept=["json"])
         try:
-            first = True
-            while True:
-                try:
-                    message = queue.get(block=True, timeout=timeout if first else 0.5)
-                except queue.Empty:
-                    break
-                first = False
+            for _ in range(expected):
+                message = queue.get(block=True, timeout=5)
                 bodies.append(message.payload)
                 message.ack()
+            try:
+                extra = queue.get(block=False)
+            except queue.Empty:
+                extra = None
+            assert extra is None, f"more events than published: {extra.payload}"
         finally:
             queue.close()
     return bodies
@@ -110,10 +111,7 @@ class TestAddEvent:
     async def test_error_inside_the_transaction_stores_nothing(self, db: Database) -> None:
         created: list[events.Event] = []
         with pytest.raises(RuntimeError, match="boom"):
-            async with db.session() as session:
-                created.append(add_event(session, MAILER_EVENT, {"n": 1}))
-                await session.flush()  # the row reached the database, inside the transaction
-                raise RuntimeError("boom")
+            await add_then_raise(db, RuntimeError("boom"), created)
 
         assert await stored(db, created[0].id) is None
         assert await all_rows(db) == []
@@ -121,15 +119,12 @@ class TestAddEvent:
     async def test_app_error_inside_the_transaction_stores_nothing(self, db: Database) -> None:
         created: list[events.Event] = []
         with pytest.raises(NotFound):
-            async with db.session() as session:
-                created.append(add_event(session, MAILER_EVENT, {"n": 1}))
-                raise NotFound()
+            await add_then_raise(db, NotFound(), created)
 
         assert await stored(db, created[0].id) is None
 
 
 class TestOutboxRelay:
-    @PUBLISH_BUG
     async def test_broker_down_keeps_events_and_publishes_all_in_order_once_up(
         self, db: Database, broker: RedisServer
     ) -> None:
@@ -159,7 +154,7 @@ class TestOutboxRelay:
 
             rows = await all_rows(db)
             assert all(row.published_at is not None for row in rows)
-            received = await asyncio.to_thread(read_mailer_queue, broker.url)
+            received = await asyncio.to_thread(read_mailer_queue, broker.url, 20)
         finally:
             relay.close()
 
@@ -167,7 +162,6 @@ class TestOutboxRelay:
         assert [body["data"]["n"] for body in received] == list(range(20))
         assert all(body["type"] == MAILER_EVENT and body["version"] == 1 for body in received)
 
-    @PUBLISH_BUG
     async def test_publish_pending_with_nothing_pending_publishes_nothing(
         self, db: Database, broker: RedisServer
     ) -> None:
@@ -177,12 +171,11 @@ class TestOutboxRelay:
             event = await commit_event(db)
             assert await relay.publish_pending() == 1
             assert await relay.publish_pending() == 0
-            received = await asyncio.to_thread(read_mailer_queue, broker.url)
+            received = await asyncio.to_thread(read_mailer_queue, broker.url, 1)
         finally:
             relay.close()
         assert [body["id"] for body in received] == [str(event.id)]
 
-    @PUBLISH_BUG
     async def test_run_publishes_right_after_a_commit(
         self, db: Database, broker: RedisServer
     ) -> None:
@@ -190,13 +183,13 @@ class TestOutboxRelay:
         warm_up = await commit_event(db, 0)
         task = asyncio.create_task(relay.run())
         try:
-            await wait_until_published(relay, timeout=3)  # the first pass, without any wake-up
+            await wait_until_published(relay, timeout=5)  # the first pass, without any wake-up
             await asyncio.sleep(0.3)  # the relay is now idle, for up to 30 s
 
             event = await commit_event(db, 1)
-            elapsed = await wait_until_published(relay, timeout=3)
-            assert elapsed < 3  # woken by the commit, not by the 30 s idle timer
-            received = await asyncio.to_thread(read_mailer_queue, broker.url)
+            elapsed = await wait_until_published(relay, timeout=5)
+            assert elapsed < 5  # woken by the commit, not by the 30 s idle timer
+            received = await asyncio.to_thread(read_mailer_queue, broker.url, 2)
         finally:
             task.cancel()
             with pytest.raises(asyncio.CancelledError):
@@ -204,12 +197,6 @@ class TestOutboxRelay:
             relay.close()
         assert [body["id"] for body in received] == [str(warm_up.id), str(event.id)]
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason="kit/outbox.py OutboxRelay.run clears the wake-up event after publish_pending "
-        "returns, so a commit made while a batch is being published is not noticed until "
-        "idle_seconds later (lost wake-up); also needs the events.publish fix",
-    )
     async def test_commit_during_a_publish_still_wakes_the_relay(
         self, sqlite_db: Database, broker: RedisServer
     ) -> None:
@@ -219,14 +206,14 @@ class TestOutboxRelay:
         task = asyncio.create_task(relay.run())
         control = Redis.from_url(broker.url)
         try:
-            await wait_until_published(relay, timeout=3)
+            await wait_until_published(relay, timeout=5)
             await asyncio.sleep(0.3)  # idle
 
-            # The broker stalls for 1.5 s: the relay is woken by the first commit and blocks
-            # while publishing it; the second commit lands during that publish.
-            await control.execute_command("CLIENT", "PAUSE", "1500")
+            # The broker stalls for 2 s: the relay is woken by the first commit and blocks
+            # while publishing it; the second commit lands a second later, during that publish.
+            await control.execute_command("CLIENT", "PAUSE", "2000")
             await commit_event(db, 1)
-            await asyncio.sleep(0.5)
+            await asyncio.sleep(1.0)
             await commit_event(db, 2)
 
             await wait_until_published(relay, timeout=3)  # well under idle_seconds

@@ -241,6 +241,11 @@ class EventConsumer:
             except queue.Empty:
                 return
 
+    def _window_full(self) -> bool:
+        """Whether the broker has handed out all `concurrency` events it may on this connection."""
+        current = sum(1 for d in self._inflight.values() if d.generation == self._generation)
+        return current >= self.concurrency
+
     def _finish_inflight(self) -> None:
         """After the consumer is cancelled: let handlers finish within the grace period."""
         deadline = time.monotonic() + self._grace
@@ -282,9 +287,13 @@ class EventConsumer:
                         backoff = 0.5
                         while not self._stop.is_set():
                             self._settle_completed()
+                            if self._window_full():
+                                # nothing new can arrive before an event is settled: wait for one
+                                self._settle_completed(wait=0.5)
+                                continue
                             try:
                                 # short polls while handlers run, so their acks go out promptly
-                                conn.drain_events(timeout=0.02 if self._inflight else 1.0)
+                                conn.drain_events(timeout=0.02 if self._inflight else 0.5)
                             except TimeoutError:
                                 continue
                         consumer.cancel()

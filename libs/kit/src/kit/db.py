@@ -88,22 +88,16 @@ class Database:
                 yield session
                 await session.commit()
             except AppError as exc:
-                if exc.keep_changes:
-                    await session.commit()
-                else:
+                if not exc.keep_changes:
                     await session.rollback()
+                    raise
+                await session.commit()
+                await _run_after_commit(session)
                 raise
             except BaseException:
                 await session.rollback()
                 raise
-            callbacks: list[AfterCommit] = session.info.pop("after_commit", [])
-        for fn in callbacks:
-            try:
-                result = fn()
-                if result is not None:
-                    await result
-            except Exception:
-                log.exception("after-commit callback failed")
+            await _run_after_commit(session)
 
     async def session_dependency(self) -> AsyncIterator[AsyncSession]:
         """FastAPI dependency; declare it with `scope="function"` so it commits before responding."""
@@ -116,6 +110,16 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+
+
+async def _run_after_commit(session: AsyncSession) -> None:
+    for fn in session.info.pop("after_commit", []):
+        try:
+            result = fn()
+            if result is not None:
+                await result
+        except Exception:
+            log.exception("after-commit callback failed")
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _: Any) -> None:

@@ -17,6 +17,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from kit.logging import REQUEST_ID_HEADER, request_id_var
+
 log = logging.getLogger(__name__)
 PROBLEM_JSON = "application/problem+json"
 
@@ -129,7 +131,9 @@ def validation_errors(exc: RequestValidationError) -> dict[str, list[str]]:
     """FastAPI's error list as `{field: [message, ...]}`; the body itself is field `body`."""
     errors: dict[str, list[str]] = {}
     for err in exc.errors():
-        loc = [str(part) for part in err.get("loc", ()) if part not in ("body", "query", "path")]
+        loc = [str(part) for part in err.get("loc", ())]
+        if loc and loc[0] in ("body", "query", "path", "header", "cookie"):
+            loc = loc[1:]  # the location kind, not a field
         field = "body" if err.get("type") == "json_invalid" else ".".join(loc) or "body"
         message = str(err.get("msg", "invalid value")).removeprefix("Value error, ")
         errors.setdefault(field, []).append(message)
@@ -158,6 +162,14 @@ def install_error_handlers(app: FastAPI) -> None:
         return problem(exc.status_code, code, detail, headers=exc.headers)
 
     @app.exception_handler(Exception)
-    async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
-        log.exception("unhandled error", exc_info=exc)
-        return problem(500, "internal_error", "Something went wrong on our side.")
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        # Runs outside the request-id middleware (Starlette's outermost layer), so the id
+        # comes from the request state it left behind.
+        rid = getattr(request.state, "request_id", None)
+        token = request_id_var.set(rid)
+        try:
+            log.exception("unhandled error", exc_info=exc)
+        finally:
+            request_id_var.reset(token)
+        headers = {REQUEST_ID_HEADER: rid} if rid else None
+        return problem(500, "internal_error", "Something went wrong on our side.", headers=headers)

@@ -171,8 +171,11 @@ class JWKSVerifier:
             keys: dict[str, Ed25519PublicKey] = {}
             for jwk in document.get("keys", []):
                 if jwk.get("kty") == "OKP" and jwk.get("crv") == "Ed25519" and "kid" in jwk:
-                    raw = base64.urlsafe_b64decode(jwk["x"] + "=" * (-len(jwk["x"]) % 4))
-                    keys[jwk["kid"]] = Ed25519PublicKey.from_public_bytes(raw)
+                    try:
+                        raw = base64.urlsafe_b64decode(jwk["x"] + "=" * (-len(jwk["x"]) % 4))
+                        keys[jwk["kid"]] = Ed25519PublicKey.from_public_bytes(raw)
+                    except (ValueError, TypeError, KeyError):
+                        continue  # one bad key must not break the others
             self._keys = keys
 
     async def _key_for(self, kid: str) -> Ed25519PublicKey:

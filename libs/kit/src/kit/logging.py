@@ -89,6 +89,7 @@ class RequestIdMiddleware:
                 break
         rid = accept_request_id(incoming)
         token = request_id_var.set(rid)
+        scope.setdefault("state", {})["request_id"] = rid
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":

@@ -141,6 +141,8 @@ class OutboxRelay:
         """Publish forever: right after a commit wakes it, otherwise every `idle_seconds`."""
         backoff = 0.5
         while True:
+            # cleared before publishing, so a commit that lands mid-publish wakes the next round
+            self._wake.clear()
             try:
                 while await self.publish_pending() == self.batch_size:
                     pass
@@ -157,7 +159,6 @@ class OutboxRelay:
                     log.debug("counting pending events failed", exc_info=True)
                 timeout = backoff
                 backoff = min(backoff * 2, self.max_backoff)
-            self._wake.clear()
             try:
                 await asyncio.wait_for(self._wake.wait(), timeout)
             except TimeoutError:

@@ -1,4 +1,4 @@
-"""The models a user may pick, from settings."""
+"""`GET /api/models`: what the model picker offers."""
 
 from __future__ import annotations
 
@@ -24,10 +24,10 @@ class ModelList(BaseModel):
 @router.get("/api/models", response_model=ModelList)
 async def list_models(_: Caller, runtime: RuntimeDep) -> ModelList:
     """Models available for dialogs; the built-in demo model is labelled as such."""
-    default = runtime.settings.default_model
+    default = await runtime.catalog.default()
     return ModelList(
         data=[
             ModelInfo(id=m, name="Demo (built-in, offline)" if m == DEMO_MODEL else m, default=m == default)
-            for m in runtime.settings.models
+            for m in await runtime.catalog.ids()
         ]
     )

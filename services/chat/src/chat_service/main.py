@@ -12,7 +12,8 @@ import httpx
 from fastapi import FastAPI
 from redis.asyncio import Redis
 
-from chat_service import catalog
+from chat_service import catalog, events
+from chat_service.model_catalog import ModelCatalog
 from chat_service.config import Settings, settings
 from chat_service.dialogs import endpoints as dialogs
 from chat_service.jobs import JobQueue
@@ -54,6 +55,7 @@ def build_app(config: Settings = settings, *, jwks_source: JWKSSource | None = N
                 audience=config.jwt_audience,
             ),
             jobs=jobs,
+            catalog=ModelCatalog(config, http),
         )
         app.state.checks = {
             "database": db.ping,
@@ -61,6 +63,8 @@ def build_app(config: Settings = settings, *, jwks_source: JWKSSource | None = N
             "broker": lambda: asyncio.to_thread(jobs.ping),
         }
         relay = OutboxRelay(db, config.broker_url, service="chat")
+        consumer = events.consumer(app.state.runtime, asyncio.get_running_loop())
+        consumer.start()
         background = [
             asyncio.create_task(relay.run(), name="outbox-relay"),
             asyncio.create_task(reaper(app.state.runtime), name="reaper"),
@@ -70,6 +74,7 @@ def build_app(config: Settings = settings, *, jwks_source: JWKSSource | None = N
         finally:
             for task in background:
                 task.cancel()
+            await asyncio.to_thread(consumer.stop)
             relay.close()
             await http.aclose()
             await redis.aclose()

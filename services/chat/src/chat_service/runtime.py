@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import httpx
 from redis.asyncio import Redis
 
+from chat_service.model_catalog import ModelCatalog
 from chat_service.config import Settings
 from chat_service.jobs import JobQueue
 from kit.db import Database
@@ -24,3 +25,4 @@ class Runtime:
     http: httpx.AsyncClient
     verifier: JWKSVerifier
     jobs: JobQueue
+    catalog: ModelCatalog

@@ -63,7 +63,7 @@ async def update_dialog(
         raise service.DialogNotFound()
     if data.name is not None:
         dialog.name = data.name
-    if (model := service.check_model(runtime, data.model)) is not None:
+    if (model := await runtime.catalog.check(data.model)) is not None:
         dialog.model = model
     dialog.updated_at = utcnow()
     session.add(dialog)

@@ -8,7 +8,7 @@ from chat_service.dialogs.schemas import DialogCreate
 from chat_service.messages import service as messages
 from chat_service.models import Dialog, Message
 from chat_service.runtime import Runtime
-from kit.errors import FieldErrors, NotFound
+from kit.errors import NotFound
 from kit.jwt import AccessClaims
 
 TITLE_CHARS = 60
@@ -30,16 +30,10 @@ def title_from(text: str) -> str:
     return cut + "…"
 
 
-def check_model(runtime: Runtime, model: str | None, field: str = "model") -> str | None:
-    if model is not None and model not in runtime.settings.models:
-        raise FieldErrors({field: [f"Unknown model; choose one of {', '.join(runtime.settings.models)}."]})
-    return model
-
-
 async def create_dialog(
     runtime: Runtime, session: AsyncSession, caller: AccessClaims, data: DialogCreate
 ) -> tuple[Dialog, Message | None]:
-    model = check_model(runtime, data.model) or runtime.settings.default_model
+    model = await runtime.catalog.check(data.model) or await runtime.catalog.default()
     name = data.name or (title_from(data.message_text) if data.message_text else "New chat")
     dialog = Dialog(
         user_id=caller.user_id, name=name, model=model, system_prompt=runtime.settings.system_prompt

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Header, Query, status
 
 from chat_service.dependencies import Caller, Internal, RuntimeDep, SessionDep
 from chat_service.dialogs import repository as dialogs_repo
-from chat_service.dialogs.service import DialogNotFound, check_model
+from chat_service.dialogs.service import DialogNotFound
 from chat_service.messages import repository as repo
 from chat_service.messages import service
 from chat_service.messages.schemas import AnswerIn, MessageCreate, MessagePage, MessagePublic, StartIn
@@ -58,7 +58,7 @@ async def post_message(
     dialog = await dialogs_repo.owned_dialog(session, dialog_id, caller.user_id)
     if dialog is None:
         raise DialogNotFound()
-    model = check_model(runtime, data.model)
+    model = await runtime.catalog.check(data.model)
     message = await service.post_message(
         runtime, session, caller, dialog, data.message_text, model, idempotency_key
     )

@@ -1,0 +1,114 @@
+"""Database sessions: commit on success, roll back on error, after-commit work only once durable."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy.exc import StatementError
+
+from kit.db import AfterCommit, Database, after_commit
+from kit.errors import AppError, Conflict
+from kit.events import Event
+from kit.outbox import OutboxEvent, add_event
+
+
+class RecordingRefusal(AppError):
+    """A refusal that must keep what the request recorded (like refresh-token reuse)."""
+
+    status_code = 409
+    code = "reuse_detected"
+    keep_changes = True
+
+
+async def add_then_raise(
+    db: Database, error: Exception, created: list[Event], *callbacks: AfterCommit
+) -> None:
+    """A transaction that records an event (and after-commit work), then fails with `error`."""
+    async with db.session() as session:
+        created.append(add_event(session, "auth.user_registered", {"user_id": "u"}))
+        for fn in callbacks:
+            after_commit(session, fn)
+        await session.flush()
+        raise error
+
+
+async def stored(db: Database, event_id: uuid.UUID) -> OutboxEvent | None:
+    async with db.session() as session:
+        return await session.get(OutboxEvent, event_id)
+
+
+class TestSession:
+    async def test_after_commit_runs_once_the_row_is_visible_elsewhere(self, db: Database) -> None:
+        seen: list[OutboxEvent | None] = []
+
+        async with db.session() as session:
+            event = add_event(session, "auth.user_registered", {"user_id": "u"})
+
+            async def check() -> None:  # an async callback is awaited
+                seen.append(await stored(db, event.id))
+
+            after_commit(session, check)
+            assert seen == []  # not before the commit
+
+        assert len(seen) == 1
+        assert seen[0] is not None
+        assert seen[0].id == event.id
+
+    async def test_after_commit_never_runs_on_rollback(self, db: Database) -> None:
+        ran: list[str] = []
+        created: list[Event] = []
+        with pytest.raises(Conflict):
+            await add_then_raise(db, Conflict("taken"), created, lambda: ran.append("sync"))
+        assert ran == []
+        assert await stored(db, created[0].id) is None
+
+    async def test_a_failing_callback_does_not_stop_the_others(self, db: Database) -> None:
+        ran: list[str] = []
+
+        def broken() -> None:
+            raise RuntimeError("callback failed")
+
+        async with db.session() as session:
+            event = add_event(session, "auth.user_registered", {"user_id": "u"})
+            after_commit(session, broken)
+            after_commit(session, lambda: ran.append("second"))
+
+        assert ran == ["second"]
+        assert await stored(db, event.id) is not None
+
+    async def test_keep_changes_error_commits(self, db: Database) -> None:
+        created: list[Event] = []
+        with pytest.raises(RecordingRefusal):
+            await add_then_raise(db, RecordingRefusal("refresh token reused"), created)
+        assert await stored(db, created[0].id) is not None
+
+    async def test_keep_changes_error_runs_after_commit_work(self, db: Database) -> None:
+        ran: list[str] = []
+        refusal = RecordingRefusal("refresh token reused")
+        with pytest.raises(RecordingRefusal):
+            await add_then_raise(db, refusal, [], lambda: ran.append("after commit"))
+        assert ran == ["after commit"]
+
+
+class TestUTCDateTime:
+    async def test_aware_datetimes_come_back_in_utc(self, db: Database) -> None:
+        plus_two = timezone(timedelta(hours=2))
+        created = datetime(2030, 1, 2, 14, 30, 15, 123456, tzinfo=plus_two)
+        row = OutboxEvent(id=uuid.uuid4(), type="t", payload="{}", created_at=created)
+        async with db.session() as session:
+            session.add(row)
+
+        loaded = await stored(db, row.id)
+        assert loaded is not None
+        assert loaded.created_at == created
+        assert loaded.created_at.tzinfo == UTC
+        assert loaded.created_at.hour == 12
+
+    async def test_naive_datetimes_are_refused(self, db: Database) -> None:
+        row = OutboxEvent(id=uuid.uuid4(), type="t", payload="{}", created_at=datetime(2030, 1, 2))
+        with pytest.raises(StatementError, match="naive datetime"):
+            async with db.session() as session:
+                session.add(row)
+        assert await stored(db, row.id) is None
