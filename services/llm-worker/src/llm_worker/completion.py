@@ -12,6 +12,7 @@ Failure rules (each ends with the message answered once or clearly failed):
 
 from __future__ import annotations
 
+import json
 import logging
 import random
 import time
@@ -187,6 +188,9 @@ def generate(
         log.info("another worker is generating this answer; not running a second copy")
         return "duplicate", None
     try:
+        parked = redis.get(parked_key(job.message_id, job.generation))
+        if parked is not None:  # generated earlier; chat only has to hear it
+            return report(chat, job.message_id, json.loads(parked), redis)
         deliveries = int(redis.incr(f"parley:deliveries:{job.message_id}:{job.generation}"))
         redis.expire(f"parley:deliveries:{job.message_id}:{job.generation}", 24 * 3600)
         try:
@@ -214,22 +218,33 @@ def generate(
                     metrics.TOKENS.labels(job.model, kind).inc(outcome.usage[f"{kind}_tokens"])
         if outcome.cancelled:
             return "cancelled", None
-        return report(chat, job.message_id, outcome.callback_body(job.generation))
+        return report(chat, job.message_id, outcome.callback_body(job.generation), redis)
     finally:
         inflight.release(gen)
 
 
-def report(chat: ChatClient, message_id: uuid.UUID, body: dict[str, Any]) -> tuple[str, dict[str, Any] | None]:
-    """Tell chat the outcome; on failure hand the body back so the task can retry just this."""
+def parked_key(message_id: uuid.UUID, generation: int) -> str:
+    """An answer generated but not yet accepted by chat, for any later copy of the job."""
+    return f"parley:parked-answer:{message_id}:{generation}"
+
+
+def report(
+    chat: ChatClient, message_id: uuid.UUID, body: dict[str, Any], redis: Redis
+) -> tuple[str, dict[str, Any] | None]:
+    """Tell chat the outcome; on failure park it and hand it back so the task retries just this."""
+    key = parked_key(message_id, int(body["generation"]))
     try:
         stored = chat.answer(message_id, body)
     except MessageGone as gone:
         log.info("answer not stored: %s", gone)
+        redis.delete(key)
         return "skipped", None
     except Exception as exc:
         log.warning("chat did not take the answer (%s); will retry without calling the model", exc)
         metrics.RETRIES.labels("callback").inc()
+        redis.set(key, json.dumps(body), ex=24 * 3600)
         return "callback_failed", body
+    redis.delete(key)
     metrics.ANSWERS.labels(str(stored["status"])).inc()
     return str(stored["status"]), None
 

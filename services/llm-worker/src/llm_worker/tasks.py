@@ -69,7 +69,7 @@ def generate_answer(
     message_token = message_id_var.set(message_id)
     try:
         if outcome is not None:  # the answer exists; only chat still has to hear it
-            status, unsent = report(_chat(), uuid.UUID(message_id), outcome)
+            status, unsent = report(_chat(), uuid.UUID(message_id), outcome, _redis())
         else:
             job = Job(uuid.UUID(message_id), generation, model, messages)
             status, unsent = generate(job, llm=_llm(), chat=_chat(), redis=_redis(), inflight=_inflight())

@@ -107,9 +107,11 @@ async def post_message(
 
 async def _current(session: AsyncSession, message_id: uuid.UUID, generation: int) -> Message:
     message = await session.get(Message, message_id)
-    if message is None:
+    # A newer generation than stored is a regenerate whose commit has not landed yet: like an
+    # unknown message, the worker asks again shortly.
+    if message is None or generation > message.generation:
         raise MessageNotFound()
-    if generation != message.generation:
+    if generation < message.generation:
         raise StaleGeneration("A newer generation of this answer exists.")
     return message
 
