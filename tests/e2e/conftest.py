@@ -84,7 +84,7 @@ def model(model_server: tuple[ModelServer, str]) -> ModelServer:
     return server
 
 
-def free_port_block(size: int = 10) -> int:
+def free_port_block(size: int = 11) -> int:
     """A base port with `size` consecutive free ports after it."""
     for _ in range(50):
         base = free_port()
@@ -174,6 +174,9 @@ def stack(
         # stream fails after 2 s
         "PARLEY_TASK_VISIBILITY_TIMEOUT": "3",
         "PARLEY_LLM_TIMEOUT": "2",
+        # the webhook receiver is on 127.0.0.1; retries 100x faster (5 s -> 50 ms)
+        "PARLEY_WEBHOOK_ALLOW_PRIVATE": "true",
+        "PARLEY_WEBHOOK_RETRY_SCALE": "0.01",
     }
     databases = []
     if database_backend == "postgres":
@@ -188,3 +191,40 @@ def stack(
         for url in databases:
             drop_database(url)
         assert code == 0, f"parley up exited with {code}:\n{running.log()[-3000:]}"
+
+
+class Receiver:
+    """A client's webhook endpoint: records every request, answers from a script."""
+
+    def __init__(self) -> None:
+        from starlette.applications import Starlette
+        from starlette.requests import Request
+        from starlette.responses import Response
+        from starlette.routing import Route
+
+        self.received: list[dict[str, Any]] = []
+        self.script: list[tuple[int, dict[str, str]]] = []  # answers, in order; then 200s
+
+        async def hook(request: Request) -> Response:
+            self.received.append({"path": request.url.path, "headers": dict(request.headers),
+                                  "body": await request.body(), "at": time.time()})
+            status, headers = self.script.pop(0) if self.script else (200, {})
+            return Response("ok" if status < 300 else "no", status_code=status, headers=headers)
+
+        self.app = Starlette(routes=[Route("/{path:path}", hook, methods=["POST"])])
+
+    def wait_for(self, count: int, path: str, timeout: float = 20.0) -> list[dict[str, Any]]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            hits = [r for r in self.received if r["path"] == path]
+            if len(hits) >= count:
+                return hits
+            time.sleep(0.05)
+        raise TimeoutError(f"{len(hits)} of {count} webhook requests to {path} after {timeout}s")
+
+
+@pytest.fixture(scope="session")
+def receiver() -> Iterator[tuple[Receiver, str]]:
+    hooks = Receiver()
+    with serve_asgi(hooks.app) as url:
+        yield hooks, url

@@ -54,3 +54,25 @@ class TestDialogs:
         models = (await chat_client.get("/api/models", headers=user())).json()["data"]
         assert models[0] == {"id": "parley-demo", "name": "Demo (built-in, offline)", "default": True}
         assert models[1]["id"] == "other-model"
+
+
+class TestWebhookRegistration:
+    async def test_private_and_loopback_urls_are_refused(
+        self, chat_client: httpx.AsyncClient, user: Headers
+    ) -> None:
+        headers = user()
+        for url in ("http://127.0.0.1:9/hook", "http://localhost/hook", "http://10.1.2.3/x",
+                    "http://169.254.169.254/latest", "http://[::1]/x", "ftp://example.com/x",
+                    "http://user:pw@example.com/x"):
+            response = await chat_client.post("/api/webhooks", json={"url": url}, headers=headers)
+            assert response.status_code == 422, url
+            assert "url" in response.json()["errors"]
+        assert (await chat_client.get("/api/webhooks", headers=headers)).json()["data"] == []
+
+    def test_connect_time_check_refuses_private_addresses(self) -> None:
+        from chat_service.webhooks import sender
+
+        result = sender.post("http://127.0.0.1:9/hook", "whsec_" + "A" * 32, "msg_1", b"{}",
+                             timeout=1, allow_private=False)
+        assert result.status_code is None
+        assert result.error is not None and "private" in result.error

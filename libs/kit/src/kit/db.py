@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import event
-from sqlalchemy.engine import Dialect
+from sqlalchemy.engine import Dialect, Engine
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.types import DateTime, TypeDecorator
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -74,7 +74,7 @@ class Database:
             kwargs.update(pool_size=pool_size, max_overflow=pool_size * 2)
         self.engine: AsyncEngine = create_async_engine(url, **kwargs)
         if is_sqlite(url):
-            event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
+            configure_sqlite(self.engine.sync_engine)
         self._sessions = async_sessionmaker(self.engine, class_=AsyncSession, expire_on_commit=False)
         # copied into every new session's `info` (the outbox relay registers itself here)
         self.session_defaults: dict[str, Any] = {}
@@ -120,6 +120,11 @@ async def _run_after_commit(session: AsyncSession) -> None:
                 await result
         except Exception:
             log.exception("after-commit callback failed")
+
+
+def configure_sqlite(engine: Engine) -> None:
+    """The pragmas every SQLite connection of ours uses (async engines and sync ones alike)."""
+    event.listen(engine, "connect", _sqlite_pragmas)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _: Any) -> None:

@@ -24,6 +24,12 @@ class Settings(KitSettings):
     model_context_setting: str = Field("", alias="PARLEY_MODEL_CONTEXT")
     default_context_tokens: int = Field(8192, alias="PARLEY_DEFAULT_CONTEXT_TOKENS")
     answer_reserve_tokens: int = Field(1024, alias="PARLEY_ANSWER_RESERVE_TOKENS")
+    webhook_allow_private: bool = Field(False, alias="PARLEY_WEBHOOK_ALLOW_PRIVATE")
+    webhook_retry_scale: float = Field(1.0, alias="PARLEY_WEBHOOK_RETRY_SCALE")
+    webhook_timeout: float = Field(10.0, alias="PARLEY_WEBHOOK_TIMEOUT")
+    webhook_max_per_user: int = Field(10, alias="PARLEY_WEBHOOK_MAX_PER_USER")
+    worker_metrics_host: str = Field("127.0.0.1", alias="CHAT_WORKER_METRICS_HOST")
+    worker_metrics_port: int = Field(8008, alias="CHAT_WORKER_METRICS_PORT")
     reaper_interval_seconds: float = Field(30.0, alias="PARLEY_REAPER_INTERVAL")
     # an answer whose worker has been silent this long is failed (must exceed the redelivery
     # delay, so a redelivered job gets its chance first)
@@ -32,6 +38,11 @@ class Settings(KitSettings):
     @property
     def database_url(self) -> str:
         return self.database_url_setting or f"sqlite+aiosqlite:///{self.data_dir / 'chat.db'}"
+
+    @property
+    def sync_database_url(self) -> str:
+        """The same database for synchronous code (the chat-worker's Celery tasks)."""
+        return self.database_url.replace("+aiosqlite", "").replace("+asyncpg", "+psycopg2")
 
     @property
     def models(self) -> list[str]:

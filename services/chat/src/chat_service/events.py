@@ -7,7 +7,7 @@ import uuid
 
 from sqlmodel import col, delete
 
-from chat_service.models import Dialog
+from chat_service.models import Dialog, WebhookEndpoint
 from chat_service.runtime import Runtime
 from kit.consumer import EventConsumer
 from kit.dedupe import Deduplicator
@@ -18,8 +18,9 @@ QUEUE = "chat.events"
 
 async def delete_user_data(runtime: Runtime, user_id: uuid.UUID) -> None:
     async with runtime.db.session() as session:
-        # messages and idempotency keys go with their dialog (ON DELETE CASCADE)
+        # messages and idempotency keys go with their dialog, deliveries with their endpoint
         await session.exec(delete(Dialog).where(col(Dialog.user_id) == user_id))  # type: ignore[call-overload]
+        await session.exec(delete(WebhookEndpoint).where(col(WebhookEndpoint.user_id) == user_id))  # type: ignore[call-overload]
 
 
 def consumer(runtime: Runtime, loop: asyncio.AbstractEventLoop) -> EventConsumer:

@@ -21,6 +21,7 @@ from chat_service.messages import endpoints as messages
 from chat_service.messages import service as message_service
 from chat_service.messages import stream
 from chat_service.runtime import Runtime
+from chat_service.webhooks import endpoints as webhook_endpoints
 from kit.app import create_app
 from kit.db import Database
 from kit.jwt import JWKSSource, JWKSVerifier, http_jwks
@@ -87,6 +88,7 @@ def build_app(config: Settings = settings, *, jwks_source: JWKSSource | None = N
     app.include_router(stream.router)
     app.include_router(messages.internal)
     app.include_router(catalog.router)
+    app.include_router(webhook_endpoints.router)
     return app
 
 

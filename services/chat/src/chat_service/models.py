@@ -72,3 +72,57 @@ class IdempotencyKey(SQLModel, table=True):
         sa_column=Column(Uuid, ForeignKey("message.id", ondelete="CASCADE"), nullable=False)
     )
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
+
+
+class WebhookEndpoint(SQLModel, table=True):
+    """A user's receiver of answer events (Standard Webhooks)."""
+
+    __tablename__ = "webhook_endpoint"
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    user_id: uuid.UUID = Field(sa_column=Column(Uuid, nullable=False, index=True))
+    url: str = Field(sa_column=Column(String(2000), nullable=False))
+    events: list[str] = Field(sa_column=Column(JSON, nullable=False))
+    # the signing key must be readable to sign; it is shown to the user only once
+    secret: str = Field(sa_column=Column(String(100), nullable=False))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
+    disabled_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
+    disabled_reason: str | None = Field(default=None, max_length=200)
+
+
+class WebhookDelivery(SQLModel, table=True):
+    """One event for one endpoint; its id is the `webhook-id` sent on every attempt."""
+
+    __tablename__ = "webhook_delivery"
+    __table_args__ = (
+        Index("ix_webhook_delivery_due", "status", "next_attempt_at"),
+        UniqueConstraint("endpoint_id", "event_key"),
+    )
+
+    id: str = Field(primary_key=True, max_length=40)
+    endpoint_id: uuid.UUID = Field(
+        sa_column=Column(Uuid, ForeignKey("webhook_endpoint.id", ondelete="CASCADE"), nullable=False, index=True)
+    )
+    event_type: str = Field(max_length=50)
+    # what makes the event unique for this endpoint (message id + generation, or a test id)
+    event_key: str = Field(max_length=100)
+    payload: str = Field(sa_column=Column(Text, nullable=False))
+    status: str = Field(default="pending", max_length=16)  # pending | succeeded | failed
+    attempts: int = 0
+    next_attempt_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
+    locked_until: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
+
+
+class WebhookAttempt(SQLModel, table=True):
+    __tablename__ = "webhook_attempt"
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    delivery_id: str = Field(
+        sa_column=Column(String(40), ForeignKey("webhook_delivery.id", ondelete="CASCADE"), nullable=False, index=True)
+    )
+    attempted_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
+    status_code: int | None = None
+    error: str | None = Field(default=None, max_length=500)
+    duration_ms: int = 0
+    response_body: str = Field(default="", sa_column=Column(Text, nullable=False))

@@ -1,7 +1,7 @@
 """What `parley up` runs: every process of the stack with its command, port and environment.
 
 One base port (`PARLEY_PORT`, the gateway) fixes the others, so a test can run a whole stack on
-ten free ports. What is not configured is provided: an embedded Redis, a mail catcher, the demo
+eleven free ports. What is not configured is provided: an embedded Redis, a mail catcher, the demo
 model, an internal token kept in the data dir.
 """
 
@@ -32,7 +32,7 @@ class Ports:
 
     def __getattr__(self, name: str) -> int:
         offsets = {"auth": 1, "chat": 2, "llm_worker": 3, "mailer": 4, "model": 5,
-                   "mail_http": 6, "smtp": 7, "redis": 8, "gateway_metrics": 9}
+                   "mail_http": 6, "smtp": 7, "redis": 8, "gateway_metrics": 9, "chat_worker": 10}
         if name in offsets:
             return self.gateway + offsets[name]
         raise AttributeError(name)
@@ -64,6 +64,7 @@ def plan(env: dict[str, str] | None = None) -> tuple[list[Proc], dict[str, str]]
     env.setdefault("LLM_WORKER_METRICS_PORT", str(ports.llm_worker))
     env.setdefault("MAILER_PORT", str(ports.mailer))
     env.setdefault("PARLEY_GATEWAY_METRICS_PORT", str(ports.gateway_metrics))
+    env.setdefault("CHAT_WORKER_METRICS_PORT", str(ports.chat_worker))
     env["PYTHONUNBUFFERED"] = "1"
 
     procs: list[Proc] = []
@@ -102,6 +103,11 @@ def plan(env: dict[str, str] | None = None) -> tuple[list[Proc], dict[str, str]]
               "-c", env.get("LLM_WORKER_CONCURRENCY", "200"), "-n", f"llm-{ports.gateway}@%h",
               "--without-gossip", "--without-mingle", "--loglevel", "INFO"],
              ready_url=f"http://127.0.0.1:{ports.llm_worker}/readyz"),
+        Proc("chat-worker",
+             [PY, "-m", "celery", "-A", "chat_service.worker", "worker", "-Q", "webhooks", "-P", "threads",
+              "-c", "20", "-n", f"webhooks-{ports.gateway}@%h", "--without-gossip", "--without-mingle",
+              "--loglevel", "INFO"],
+             ready_url=f"http://127.0.0.1:{ports.chat_worker}/readyz"),
         Proc("mailer", [PY, "-m", "mailer"], ready_url=f"http://127.0.0.1:{ports.mailer}/readyz"),
         Proc("gateway", uvicorn("gateway.main", ports.gateway, host),
              ready_url=f"http://127.0.0.1:{ports.gateway}/readyz"),

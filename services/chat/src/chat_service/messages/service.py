@@ -20,6 +20,7 @@ from chat_service.messages import repository as repo
 from chat_service.messages.schemas import AnswerIn, JobPayload, MessagePublic
 from chat_service.models import Dialog, IdempotencyKey, Message, MessageStatus
 from chat_service.runtime import Runtime
+from chat_service.webhooks import service as webhooks
 from kit import answers as stream
 from kit.db import after_commit, utcnow
 from kit.errors import Conflict, Forbidden, NotFound, ServiceUnavailable
@@ -116,7 +117,7 @@ async def _current(session: AsyncSession, message_id: uuid.UUID, generation: int
     return message
 
 
-def _end(runtime: Runtime, session: AsyncSession, message: Message) -> None:
+async def _end(runtime: Runtime, session: AsyncSession, message: Message) -> None:
     """After commit: the final stream entry; in the transaction: the webhook event."""
     public = MessagePublic.of(message).model_dump(mode="json")
     if message.status == MessageStatus.failed and message.error is not None:
@@ -124,6 +125,7 @@ def _end(runtime: Runtime, session: AsyncSession, message: Message) -> None:
     else:
         kind, data = "done", {"message": public}
     if message.status in (MessageStatus.completed, MessageStatus.failed):
+        await webhooks.queue_for_message(session, message, public)
         add_event(
             session,
             f"chat.message_{message.status}",
@@ -161,7 +163,7 @@ async def record_answer(
     message.completed_at = utcnow()
     session.add(message)
     await session.flush()
-    _end(runtime, session, message)
+    await _end(runtime, session, message)
     return message
 
 
@@ -175,7 +177,7 @@ async def cancel(runtime: Runtime, session: AsyncSession, message: Message) -> M
     session.add(message)
     await session.flush()
     await runtime.redis.set(stream.cancel_key(message.id), message.generation, ex=3600)
-    _end(runtime, session, message)
+    await _end(runtime, session, message)
     return message
 
 
@@ -214,6 +216,6 @@ async def reap(runtime: Runtime, session: AsyncSession) -> int:
         message.completed_at = utcnow()
         session.add(message)
         await session.flush()
-        _end(runtime, session, message)
+        await _end(runtime, session, message)
         failed += 1
     return failed

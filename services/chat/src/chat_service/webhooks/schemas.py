@@ -1,0 +1,53 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, Field
+
+EventType = Literal["message.completed", "message.failed"]
+ALL_EVENTS: list[EventType] = ["message.completed", "message.failed"]
+
+
+class WebhookCreate(BaseModel):
+    url: Annotated[str, Field(min_length=1, max_length=2000)]
+    events: Annotated[list[EventType], Field(min_length=1)] = Field(default_factory=lambda: list(ALL_EVENTS))
+
+
+class WebhookPublic(BaseModel):
+    id: uuid.UUID
+    url: str
+    events: list[str]
+    created_at: datetime
+    disabled: bool
+    disabled_reason: str | None
+
+
+class WebhookCreated(WebhookPublic):
+    secret: str = Field(description="The signing secret; shown only in this response.")
+
+
+class WebhookList(BaseModel):
+    data: list[WebhookPublic]
+
+
+class AttemptPublic(BaseModel):
+    attempted_at: datetime
+    status_code: int | None
+    error: str | None
+    duration_ms: int
+
+
+class DeliveryPublic(BaseModel):
+    id: str
+    event_type: str
+    status: str
+    attempts: int
+    next_attempt_at: datetime | None
+    created_at: datetime
+    attempt_log: list[AttemptPublic]
+
+
+class DeliveryList(BaseModel):
+    data: list[DeliveryPublic]

@@ -1,0 +1,139 @@
+"""Webhook endpoints and the deliveries queued for them (sent by the chat-worker)."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlmodel import col, func, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from chat_service.models import Message, WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from chat_service.runtime import Runtime
+from chat_service.webhooks import addresses, signing
+from chat_service.webhooks.schemas import (
+    AttemptPublic,
+    DeliveryPublic,
+    WebhookCreate,
+    WebhookCreated,
+    WebhookPublic,
+)
+from kit.errors import Conflict, FieldErrors, NotFound
+
+
+class WebhookNotFound(NotFound):
+    code = "webhook_not_found"
+
+    def __init__(self) -> None:
+        super().__init__("No such webhook.")
+
+
+def public(endpoint: WebhookEndpoint) -> WebhookPublic:
+    return WebhookPublic(
+        id=endpoint.id,
+        url=endpoint.url,
+        events=endpoint.events,
+        created_at=endpoint.created_at,
+        disabled=endpoint.disabled_at is not None,
+        disabled_reason=endpoint.disabled_reason,
+    )
+
+
+async def owned(session: AsyncSession, webhook_id: uuid.UUID, user_id: uuid.UUID) -> WebhookEndpoint:
+    endpoint = await session.get(WebhookEndpoint, webhook_id)
+    if endpoint is None or endpoint.user_id != user_id:
+        raise WebhookNotFound()
+    return endpoint
+
+
+async def create(
+    runtime: Runtime, session: AsyncSession, user_id: uuid.UUID, data: WebhookCreate
+) -> WebhookCreated:
+    try:
+        await addresses.resolve_async(data.url, allow_private=runtime.settings.webhook_allow_private)
+    except addresses.AddressRefused as exc:
+        raise FieldErrors({"url": [str(exc)]}, code="webhook_url_refused") from None
+    count = (await session.exec(
+        select(func.count()).where(WebhookEndpoint.user_id == user_id)
+    )).one()
+    if count >= runtime.settings.webhook_max_per_user:
+        raise Conflict(f"At most {runtime.settings.webhook_max_per_user} webhooks per user.", code="webhook_limit")
+    endpoint = WebhookEndpoint(
+        user_id=user_id, url=data.url, events=list(dict.fromkeys(data.events)), secret=signing.new_secret()
+    )
+    session.add(endpoint)
+    await session.flush()
+    return WebhookCreated(**public(endpoint).model_dump(), secret=endpoint.secret)
+
+
+async def list_for(session: AsyncSession, user_id: uuid.UUID) -> list[WebhookEndpoint]:
+    rows = await session.exec(
+        select(WebhookEndpoint).where(WebhookEndpoint.user_id == user_id).order_by(col(WebhookEndpoint.created_at))
+    )
+    return list(rows.all())
+
+
+def _payload(event_type: str, data: dict[str, Any]) -> str:
+    return json.dumps({"type": event_type, "timestamp": datetime.now(UTC).isoformat(), "data": data})
+
+
+async def queue_for_message(session: AsyncSession, message: Message, message_public: dict[str, Any]) -> None:
+    """In the transaction that ends a message: one delivery per subscribed endpoint."""
+    event_type = f"message.{message.status}"
+    endpoints = await session.exec(
+        select(WebhookEndpoint).where(
+            WebhookEndpoint.user_id == message.user_id, col(WebhookEndpoint.disabled_at).is_(None)
+        )
+    )
+    payload = _payload(event_type, {"message": message_public})
+    for endpoint in endpoints.all():
+        if event_type in endpoint.events:
+            session.add(WebhookDelivery(
+                id=signing.new_message_id(),
+                endpoint_id=endpoint.id,
+                event_type=event_type,
+                event_key=f"{message.id}:{message.generation}",
+                payload=payload,
+            ))
+
+
+async def queue_test(session: AsyncSession, endpoint: WebhookEndpoint) -> WebhookDelivery:
+    delivery_id = signing.new_message_id()
+    delivery = WebhookDelivery(
+        id=delivery_id,
+        endpoint_id=endpoint.id,
+        event_type="webhook.test",
+        event_key=f"test:{delivery_id}",
+        payload=_payload("webhook.test", {"webhook_id": str(endpoint.id)}),
+    )
+    session.add(delivery)
+    await session.flush()
+    return delivery
+
+
+async def deliveries(session: AsyncSession, endpoint: WebhookEndpoint, limit: int = 50) -> list[DeliveryPublic]:
+    rows = (await session.exec(
+        select(WebhookDelivery)
+        .where(WebhookDelivery.endpoint_id == endpoint.id)
+        .order_by(col(WebhookDelivery.created_at).desc())
+        .limit(limit)
+    )).all()
+    result = []
+    for delivery in rows:
+        attempts = (await session.exec(
+            select(WebhookAttempt)
+            .where(WebhookAttempt.delivery_id == delivery.id)
+            .order_by(col(WebhookAttempt.attempted_at))
+        )).all()
+        result.append(DeliveryPublic(
+            id=delivery.id,
+            event_type=delivery.event_type,
+            status=delivery.status,
+            attempts=delivery.attempts,
+            next_attempt_at=delivery.next_attempt_at if delivery.status == "pending" else None,
+            created_at=delivery.created_at,
+            attempt_log=[AttemptPublic.model_validate(a, from_attributes=True) for a in attempts],
+        ))
+    return result

@@ -1,0 +1,183 @@
+"""The chat-worker: Celery queue `webhooks`, delivering signed webhooks with retries.
+
+Deliveries live in the database (written in the transaction that ended the message). A
+scheduler thread hands due deliveries to the queue, one task per attempt; the database, not a
+long Celery countdown, decides when a retry is due, so a worker restart or a Redis visibility
+timeout never loses or doubles one. Run it with
+`celery -A chat_service.worker worker -Q webhooks -P threads -c 20`.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from datetime import timedelta
+from typing import Any
+
+from celery import Celery, signals
+from prometheus_client import Counter
+from sqlalchemy import create_engine, or_, update
+from sqlmodel import Session, col, select
+
+from chat_service.config import settings
+from chat_service.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from chat_service.webhooks import sender
+from kit.db import configure_sqlite, is_sqlite, utcnow
+from kit.health import serve_health_in_thread
+from kit.logging import configure_logging
+
+log = logging.getLogger(__name__)
+QUEUE = "webhooks"
+# seconds after the first attempt (DESIGN.md §4), multiplied by PARLEY_WEBHOOK_RETRY_SCALE
+SCHEDULE = (0, 5, 300, 1800, 7200, 18000, 36000, 86400)
+SCHEDULER_SECONDS = 0.25
+ENQUEUE_LEASE = timedelta(seconds=60)
+DELIVERIES = Counter("parley_webhook_deliveries_total", "Webhook delivery attempts by result.", ["result"])
+
+app = Celery("chat_worker", broker=settings.broker_url)
+app.conf.update(
+    task_acks_late=True,
+    task_reject_on_worker_lost=True,
+    worker_prefetch_multiplier=1,
+    task_default_queue=QUEUE,
+    task_serializer="json",
+    accept_content=["json"],
+    task_ignore_result=True,
+    worker_hijack_root_logger=False,
+    broker_connection_retry_on_startup=True,
+)
+engine = create_engine(
+    settings.sync_database_url,
+    pool_pre_ping=True,
+    connect_args={"timeout": 30} if is_sqlite(settings.sync_database_url) else {},
+)
+if is_sqlite(settings.sync_database_url):
+    configure_sqlite(engine)
+
+
+def delay_after(attempts: int, retry_after: float | None) -> float | None:
+    """Seconds until the next attempt after `attempts` attempts; None when there is none."""
+    if attempts >= len(SCHEDULE):
+        return None
+    delay = SCHEDULE[attempts] * settings.webhook_retry_scale
+    return max(delay, retry_after or 0)
+
+
+@app.task(name="webhooks.deliver")
+def deliver(delivery_id: str, attempt: int) -> str:
+    """Make attempt number `attempt` (0-based) of a delivery, unless another copy already did."""
+    with Session(engine) as session:
+        claimed = session.exec(  # type: ignore[call-overload]
+            update(WebhookDelivery)
+            .where(col(WebhookDelivery.id) == delivery_id, col(WebhookDelivery.status) == "pending",
+                   col(WebhookDelivery.attempts) == attempt)
+            .values(attempts=attempt + 1)
+        ).rowcount
+        session.commit()
+        if not claimed:
+            return "skipped"
+        delivery = session.get(WebhookDelivery, delivery_id)
+        endpoint = session.get(WebhookEndpoint, delivery.endpoint_id) if delivery else None
+        if delivery is None:
+            return "skipped"
+        if endpoint is None or endpoint.disabled_at is not None:
+            delivery.status = "failed"
+            session.add(delivery)
+            session.commit()
+            return "endpoint_disabled"
+        url, secret, payload = endpoint.url, endpoint.secret, delivery.payload.encode()
+
+    result = sender.post(url, secret, delivery_id, payload, timeout=settings.webhook_timeout,
+                         allow_private=settings.webhook_allow_private)
+
+    with Session(engine) as session:
+        delivery = session.get(WebhookDelivery, delivery_id)
+        endpoint = session.get(WebhookEndpoint, delivery.endpoint_id) if delivery else None
+        if delivery is None or endpoint is None:
+            return "deleted"
+        session.add(WebhookAttempt(
+            delivery_id=delivery_id, status_code=result.status_code, error=result.error,
+            duration_ms=result.duration_ms, response_body=result.body,
+        ))
+        delivery.locked_until = None
+        if result.ok:
+            delivery.status, outcome = "succeeded", "success"
+        elif result.status_code == 410:
+            delivery.status, outcome = "failed", "gone"
+            endpoint.disabled_at = utcnow()
+            endpoint.disabled_reason = "The receiver answered 410 Gone."
+            session.add(endpoint)
+        else:
+            outcome = "failure"
+            wait = delay_after(delivery.attempts, result.retry_after)
+            if wait is None:
+                delivery.status = "failed"
+            else:
+                delivery.next_attempt_at = utcnow() + timedelta(seconds=wait)
+        session.add(delivery)
+        session.commit()
+    DELIVERIES.labels(outcome).inc()
+    return outcome
+
+
+def enqueue_due(limit: int = 100) -> int:
+    """Hand due deliveries to the queue, each under a short lease so it is sent once."""
+    now = utcnow()
+    with Session(engine) as session:
+        due = session.exec(
+            select(WebhookDelivery.id, WebhookDelivery.attempts)
+            .where(
+                WebhookDelivery.status == "pending",
+                col(WebhookDelivery.next_attempt_at) <= now,
+                or_(col(WebhookDelivery.locked_until).is_(None), col(WebhookDelivery.locked_until) < now),
+            )
+            .limit(limit)
+        ).all()
+        sent = 0
+        for delivery_id, attempts in due:
+            taken = session.exec(  # type: ignore[call-overload]
+                update(WebhookDelivery)
+                .where(col(WebhookDelivery.id) == delivery_id,
+                       or_(col(WebhookDelivery.locked_until).is_(None), col(WebhookDelivery.locked_until) < now))
+                .values(locked_until=now + ENQUEUE_LEASE)
+            ).rowcount
+            session.commit()
+            if taken:
+                deliver.apply_async(args=[delivery_id, attempts], queue=QUEUE)
+                sent += 1
+        return sent
+
+
+def run_scheduler(stop: threading.Event) -> None:
+    while not stop.wait(SCHEDULER_SECONDS):
+        try:
+            enqueue_due()
+        except Exception:
+            log.exception("webhook scheduler run failed")
+
+
+_stop = threading.Event()
+
+
+@signals.setup_logging.connect
+def _logging(**_: Any) -> None:
+    configure_logging("chat-worker", settings.log_level)
+
+
+@signals.worker_ready.connect
+def _start(**_: Any) -> None:
+    def database() -> None:
+        with engine.connect() as conn:
+            conn.exec_driver_sql("SELECT 1")
+
+    serve_health_in_thread(settings.worker_metrics_host, settings.worker_metrics_port, {"database": database})
+    threading.Thread(target=run_scheduler, args=(_stop,), name="webhook-scheduler", daemon=True).start()
+
+
+@signals.worker_shutting_down.connect
+def _stop_scheduler(**_: Any) -> None:
+    _stop.set()
+
+
+__all__ = ["app", "deliver", "enqueue_due", "time"]
