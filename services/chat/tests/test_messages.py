@@ -189,3 +189,17 @@ class TestOwnership:
         response = await chat_client.get("/api/dialogs")
         assert response.status_code == 401
         assert response.headers["www-authenticate"] == "Bearer"
+
+
+class TestQueueMetrics:
+    async def test_depth_and_oldest_age_of_the_llm_queue(
+        self, chat_client: httpx.AsyncClient, user: Headers, redis_server: RedisServer
+    ) -> None:
+        waiting = len(queued_jobs(redis_server))
+        await new_dialog(chat_client, user(), message_text="count me")
+        text = (await chat_client.get("/metrics")).text
+        depth = next(line for line in text.splitlines() if line.startswith('parley_llm_queue_depth{queue="llm"}'))
+        assert float(depth.split()[-1]) == waiting + 1
+        age = next(line for line in text.splitlines()
+                   if line.startswith('parley_llm_queue_oldest_age_seconds{queue="llm"}'))
+        assert float(age.split()[-1]) > 0

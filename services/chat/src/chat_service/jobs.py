@@ -13,6 +13,7 @@ from typing import Any
 from celery import Celery
 
 from kit.logging import request_id_var
+from kit.queue_metrics import enqueue_headers
 
 TASK = "llm.generate_answer"
 QUEUE = "llm"
@@ -23,6 +24,7 @@ class JobQueue:
         self.celery = Celery("chat", broker=broker_url)
         self.celery.conf.update(
             broker_transport_options={"visibility_timeout": visibility_timeout},
+            task_create_missing_queues=True,
             broker_connection_retry_on_startup=False,
             task_serializer="json",
         )
@@ -32,6 +34,7 @@ class JobQueue:
             TASK,
             kwargs=payload,
             queue=QUEUE,
+            headers=enqueue_headers(),
             retry=True,
             retry_policy={"max_retries": 2, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5},
         )

@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 import httpx
+from prometheus_client import REGISTRY
 from fastapi import FastAPI
 from redis.asyncio import Redis
 
@@ -16,11 +17,13 @@ from chat_service import catalog, events
 from chat_service.model_catalog import ModelCatalog
 from chat_service.config import Settings, settings
 from chat_service.dialogs import endpoints as dialogs
+from chat_service.jobs import QUEUE as JOB_QUEUE
 from chat_service.jobs import JobQueue
 from chat_service.messages import endpoints as messages
 from chat_service.messages import service as message_service
 from chat_service.messages import stream
 from chat_service.runtime import Runtime
+from chat_service.webhooks import WEBHOOK_QUEUE
 from chat_service.webhooks import endpoints as webhook_endpoints
 from kit.app import create_app
 from kit.db import Database
@@ -28,6 +31,7 @@ from kit.jwt import JWKSSource, JWKSVerifier, http_jwks
 from kit.logging import configure_logging
 from kit.migrations import upgrade_async
 from kit.outbox import OutboxRelay
+from kit.queue_metrics import QueueCollector
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 log = logging.getLogger(__name__)
@@ -63,6 +67,8 @@ def build_app(config: Settings = settings, *, jwks_source: JWKSSource | None = N
             "redis": redis.ping,
             "broker": lambda: asyncio.to_thread(jobs.ping),
         }
+        queues = QueueCollector(config.broker_url, [JOB_QUEUE, WEBHOOK_QUEUE])
+        REGISTRY.register(queues)
         relay = OutboxRelay(db, config.broker_url, service="chat")
         consumer = events.consumer(app.state.runtime, asyncio.get_running_loop())
         consumer.start()
@@ -76,6 +82,7 @@ def build_app(config: Settings = settings, *, jwks_source: JWKSSource | None = N
             for task in background:
                 task.cancel()
             await asyncio.to_thread(consumer.stop)
+            REGISTRY.unregister(queues)
             relay.close()
             await http.aclose()
             await redis.aclose()

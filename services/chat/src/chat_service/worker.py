@@ -22,13 +22,14 @@ from sqlmodel import Session, col, select
 
 from chat_service.config import settings
 from chat_service.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
-from chat_service.webhooks import sender
+from chat_service.webhooks import WEBHOOK_QUEUE, sender
 from kit.db import configure_sqlite, is_sqlite, utcnow
 from kit.health import serve_health_in_thread
 from kit.logging import configure_logging
+from kit.queue_metrics import enqueue_headers
 
 log = logging.getLogger(__name__)
-QUEUE = "webhooks"
+QUEUE = WEBHOOK_QUEUE
 # seconds after the first attempt (DESIGN.md §4), multiplied by PARLEY_WEBHOOK_RETRY_SCALE
 SCHEDULE = (0, 5, 300, 1800, 7200, 18000, 36000, 86400)
 SCHEDULER_SECONDS = 0.25
@@ -144,7 +145,7 @@ def enqueue_due(limit: int = 100) -> int:
             ).rowcount
             session.commit()
             if taken:
-                deliver.apply_async(args=[delivery_id, attempts], queue=QUEUE)
+                deliver.apply_async(args=[delivery_id, attempts], queue=QUEUE, headers=enqueue_headers())
                 sent += 1
         return sent
 
