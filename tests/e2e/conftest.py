@@ -116,6 +116,11 @@ class Stack:
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
 
+    def redis(self) -> Any:
+        from redis import Redis
+
+        return Redis.from_url(self.env["REDIS_URL"])
+
     def pid(self, name: str) -> int:
         """The current pid of one process of the stack (from `parley up`'s pid files)."""
         return int((Path(self.env["PARLEY_DATA_DIR"]) / "run" / f"{name}.pid").read_text())

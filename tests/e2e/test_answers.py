@@ -290,3 +290,21 @@ class TestProcessFaults:
         stored = wait_ended(api, auth, message["id"], timeout=60)
         assert (stored["status"], stored["answer_text"]) == ("completed", "survives")
         assert requests_for(model, question) == 1
+
+    def test_a_job_delivered_too_many_times_fails_instead_of_looping(
+        self, stack: Stack, model: ModelServer
+    ) -> None:
+        model.behaviour.reply = REPLY
+        model.behaviour.first_token_delay = 3
+        api, auth = signed_in(stack)
+        message = post(api, auth, f"doomed {uuid.uuid4()}")
+        deadline = time.monotonic() + 10
+        while api.get(f"/api/messages/{message['id']}", headers=auth).json()["status"] != "generating":
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        # as if this job had already been handed out (and lost) three times
+        stack.redis().set(f"parley:deliveries:{message['id']}:1", 3)
+        os.kill(stack.pid("llm-worker"), signal.SIGKILL)
+        stored = wait_ended(api, auth, message["id"], timeout=60)
+        assert stored["status"] == "failed"
+        assert stored["error"]["code"] == "too_many_attempts"

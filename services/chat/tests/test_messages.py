@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
 
 import httpx
@@ -203,3 +204,61 @@ class TestQueueMetrics:
         age = next(line for line in text.splitlines()
                    if line.startswith('parley_llm_queue_oldest_age_seconds{queue="llm"}'))
         assert float(age.split()[-1]) > 0
+
+
+class TestReaper:
+    async def test_answers_whose_worker_went_silent_are_failed(
+        self, chat_client: httpx.AsyncClient, user: Headers, internal: dict[str, str],
+        redis_server: RedisServer,
+    ) -> None:
+        from chat_service.messages.service import reap
+        from kit import answers
+
+        headers = user()
+        dialog = await new_dialog(chat_client, headers, message_text="will be orphaned")
+        message = dialog["message"]
+        assert isinstance(message, dict)
+        await chat_client.post(f"/internal/messages/{message['id']}/start", json={"generation": 1}, headers=internal)
+        redis = Redis.from_url(redis_server.url)
+        redis.xadd(answers.stream_key(message["id"]), answers.encode("delta", {"text": "half an"}))
+        grace = runtime(chat_client).settings.reaper_grace_seconds
+        redis.set(answers.heartbeat_key(message["id"]), int(time.time()) - grace + 60)
+        async with runtime(chat_client).db.session() as session:
+            assert await reap(runtime(chat_client), session) == 0  # still within the grace
+        redis.set(answers.heartbeat_key(message["id"]), int(time.time()) - grace - 1)
+        async with runtime(chat_client).db.session() as session:
+            assert await reap(runtime(chat_client), session) >= 1
+        polled = (await chat_client.get(f"/api/messages/{message['id']}", headers=headers)).json()
+        assert polled["status"] == "failed"
+        assert polled["answer_text"] == "half an"
+        assert polled["error"] == {"code": "worker_lost", "message": "The answer stopped; try again.",
+                                   "retryable": True}
+        last = redis.xrevrange(answers.stream_key(message["id"]), count=1)[0][1]
+        assert answers.decode(last)[0] == "error"
+
+
+class TestCancelAndRegenerate:
+    async def test_cancel_while_queued_and_regenerate_rules(
+        self, chat_client: httpx.AsyncClient, user: Headers, internal: dict[str, str]
+    ) -> None:
+        headers = user()
+        dialog = await new_dialog(chat_client, headers, message_text="stop me")
+        message = dialog["message"]
+        assert isinstance(message, dict)
+        busy = await chat_client.post(f"/api/messages/{message['id']}/regenerate", headers=headers)
+        assert busy.status_code == 409
+        assert busy.json()["code"] == "message_in_progress"
+        cancelled = await chat_client.post(f"/api/messages/{message['id']}/cancel", headers=headers)
+        assert cancelled.status_code == 202
+        assert cancelled.json()["status"] == "cancelled"
+        late = await chat_client.post(f"/internal/messages/{message['id']}/start", json={"generation": 1},
+                                      headers=internal)
+        assert late.status_code == 409  # the worker will not start a cancelled answer
+        again = await chat_client.post(f"/api/messages/{message['id']}/regenerate", headers=headers)
+        assert again.status_code == 202
+        assert again.json()["status"] == "queued"
+        stale = await chat_client.post(
+            f"/internal/messages/{message['id']}/answer",
+            json={"generation": 1, "status": "completed", "answer_text": "old"}, headers=internal)
+        assert stale.status_code == 409
+        assert stale.json()["code"] == "stale_generation"

@@ -30,8 +30,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from kombu import Connection, Consumer, Producer
+from kombu.connection import Connection
 from kombu.message import Message
+from kombu.messaging import Consumer, Producer
 from pydantic import ValidationError
 
 from kit import events
@@ -121,6 +122,16 @@ class EventConsumer:
             target=self._run, name=f"consume-{self.queue_name}", daemon=True
         )
         self._thread.start()
+
+    def request_stop(self, timeout: float | None = None) -> None:
+        """Stop taking events now, without waiting; `stop()` or `aclose()` then finish the job.
+
+        Call it before telling the handlers to wind down, so an event they give back is not
+        handed straight out again.
+        """
+        if timeout is not None:
+            self._grace = timeout
+        self._stop.set()
 
     def stop(self, timeout: float = 5.0) -> None:
         """Stop taking events, give in-flight handlers up to `timeout` s to finish, then return.
@@ -248,8 +259,9 @@ class EventConsumer:
 
     def _finish_inflight(self) -> None:
         """After the consumer is cancelled: let handlers finish within the grace period."""
-        deadline = time.monotonic() + self._grace
-        while self._inflight and (left := deadline - time.monotonic()) > 0:
+        started = time.monotonic()
+        # `_grace` is read on each turn: `stop()` may set it just after the stop was requested
+        while self._inflight and (left := started + self._grace - time.monotonic()) > 0:
             self._settle_completed(wait=min(left, 0.1))
         for delivery in list(self._inflight.values()):
             delivery.future.cancel()
