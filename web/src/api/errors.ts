@@ -21,7 +21,7 @@ export interface ApiError {
 
 export function isApiError(value: unknown): value is ApiError {
   if (typeof value !== "object" || value === null || !("status" in value)) return false;
-  const status = (value as { status: unknown }).status;
+  const { status } = value;
   return typeof status === "number" || status === "FETCH_ERROR" || status === "PARSE_ERROR";
 }
 

@@ -35,7 +35,8 @@ export interface Dialog {
   model: string | null;
   created_at: string;
   updated_at: string;
-  /** Present in the response to `POST /api/dialogs` when a first message was given. */
+  /** In the response to `POST /api/dialogs` when a first message was given (chat sends `message`). */
+  message?: Message | null;
   messages?: Message[];
 }
 
@@ -82,22 +83,35 @@ export interface Webhook {
   url: string;
   events: WebhookEvent[];
   created_at: string;
+  /** Set after a 410 Gone (or by the server for another reason). */
+  disabled?: boolean;
+  disabled_reason?: string | null;
   /** Only in the 201 answer to the creation. */
   secret?: string;
 }
 
-/** A logged delivery attempt. The backend decides the exact fields; the UI shows what it finds. */
+export interface WebhookAttempt {
+  attempted_at: string;
+  status_code: number | null;
+  error: string | null;
+  duration_ms?: number;
+}
+
+/** One event sent to an endpoint, with its attempts (`status`: pending | succeeded | failed). */
 export interface WebhookDelivery {
   id: string;
   event_type?: string;
-  type?: string;
-  attempt?: number;
   status?: string;
+  attempts?: number;
+  next_attempt_at?: string | null;
+  created_at?: string;
+  attempt_log?: WebhookAttempt[];
+  // Tolerated older/alternative spellings.
+  attempt?: number;
   response_status?: number | null;
   status_code?: number | null;
   success?: boolean;
   error?: string | null;
-  created_at?: string;
   attempted_at?: string;
 }
 

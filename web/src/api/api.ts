@@ -1,0 +1,14 @@
+import { createApi } from "@reduxjs/toolkit/query/react";
+import { baseQueryWithReauth } from "./baseQuery";
+
+/**
+ * The one RTK Query API of the app. Features add their endpoints with `injectEndpoints`
+ * (see `features/<feature>/*Api.ts`), so this file stays small and knows no feature.
+ */
+export const api = createApi({
+  reducerPath: "api",
+  baseQuery: baseQueryWithReauth,
+  tagTypes: ["Me", "Profile", "Dialog", "Models", "Sessions", "Webhooks", "Deliveries"],
+  refetchOnReconnect: true,
+  endpoints: () => ({}),
+});

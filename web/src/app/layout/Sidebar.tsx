@@ -1,0 +1,80 @@
+import { useEffect, useRef } from "react";
+import { Link, NavLink } from "react-router";
+import { t } from "../../i18n";
+import { selectUser } from "../../features/auth/authSlice";
+import { DialogList } from "../../features/chat/DialogList";
+import { drawerToggled } from "../../features/settings/uiSlice";
+import { Avatar } from "../../features/ui/Avatar";
+import { Icon } from "../../features/ui/Icon";
+import { useAppDispatch, useAppSelector } from "../hooks";
+
+/** Chats and account links. On narrow screens it is a drawer (see AppShell). */
+export function Sidebar({ drawer, open }: { drawer: boolean; open: boolean }) {
+  const dispatch = useAppDispatch();
+  const user = useAppSelector(selectUser);
+  const newChatRef = useRef<HTMLAnchorElement>(null);
+  const close = () => dispatch(drawerToggled(false));
+
+  useEffect(() => {
+    if (!drawer || !open) return;
+    newChatRef.current?.focus();
+    const onKey = (event: KeyboardEvent) => {
+      if (event.key !== "Escape" || event.defaultPrevented) return;
+      dispatch(drawerToggled(false));
+      document.getElementById("open-sidebar")?.focus();
+    };
+    document.addEventListener("keydown", onKey);
+    return () => document.removeEventListener("keydown", onKey);
+  }, [drawer, open, dispatch]);
+
+  const displayName = user ? [user.profile.first_name, user.profile.last_name].filter(Boolean).join(" ") || user.username : "";
+  return (
+    <aside
+      id="sidebar"
+      className={`sidebar${drawer ? " sidebar--drawer" : ""}${drawer && open ? " sidebar--open" : ""}`}
+      aria-label={t.nav.sidebar}
+      data-testid="sidebar"
+    >
+      <div className="sidebar__top">
+        <Link to="/chats" className="brand" aria-label={t.app.name}>
+          <img src="/favicon.svg" alt="" className="brand__logo" width="28" height="28" />
+          <span className="brand__name">{t.app.name}</span>
+        </Link>
+        {drawer && (
+          <button type="button" className="btn btn--ghost btn--icon" aria-label={t.nav.closeMenu} onClick={close} data-testid="close-sidebar">
+            <Icon name="close" />
+          </button>
+        )}
+      </div>
+      <Link to="/chats" className="btn btn--primary sidebar__new" ref={newChatRef} data-testid="new-chat">
+        <Icon name="plus" /> {t.nav.newChat}
+      </Link>
+      <DialogList />
+      {user && (
+        <div className="sidebar__account" aria-label={t.nav.accountMenu} role="group">
+          <div className="sidebar__user" data-testid="current-user">
+            <Avatar user={user} size="sm" />
+            <span className="sidebar__username">{displayName}</span>
+          </div>
+          <ul className="sidebar__links">
+            <li>
+              <NavLink to="/profile" className="sidebar__link" data-testid="nav-profile">
+                <Icon name="user" /> {t.nav.profile}
+              </NavLink>
+            </li>
+            <li>
+              <NavLink to="/settings" className="sidebar__link" data-testid="nav-settings">
+                <Icon name="settings" /> {t.nav.settings}
+              </NavLink>
+            </li>
+            <li>
+              <Link to="/logout" className="sidebar__link" data-testid="nav-logout">
+                <Icon name="logout" /> {t.nav.logout}
+              </Link>
+            </li>
+          </ul>
+        </div>
+      )}
+    </aside>
+  );
+}
