@@ -151,23 +151,14 @@ def stop_stack(stack: Stack) -> int:
         return -9
 
 
-@pytest.fixture(scope="session")
-def stack(
-    database_backend: str,
-    inbox: tuple[Inbox, int],
-    model_server: tuple[ModelServer, str],
-    tmp_path_factory: pytest.TempPathFactory,
-) -> Iterator[Stack]:
-    tmp = tmp_path_factory.mktemp(f"stack-{database_backend}")
-    _, smtp_port = inbox
-    _, model_url = model_server
-    redis = RedisServer(tmp / "redis").start()
-    env = {
+def stack_env(tmp: Path, redis_url: str, smtp_port: int, model_url: str) -> dict[str, str]:
+    """The environment `parley up` gets in these tests (a data dir under `tmp`, SQLite)."""
+    return {
         **os.environ,
         "PARLEY_ENV": "testing",
         "PARLEY_DATA_DIR": str(tmp / "data"),
         "PARLEY_PORT": str(free_port_block()),
-        "REDIS_URL": redis.url,
+        "REDIS_URL": redis_url,
         "SMTP_HOST": "127.0.0.1",
         "SMTP_PORT": str(smtp_port),
         "OPENAI_BASE_URL": f"{model_url}/v1",
@@ -183,6 +174,20 @@ def stack(
         "PARLEY_WEBHOOK_ALLOW_PRIVATE": "true",
         "PARLEY_WEBHOOK_RETRY_SCALE": "0.01",
     }
+
+
+@pytest.fixture(scope="session")
+def stack(
+    database_backend: str,
+    inbox: tuple[Inbox, int],
+    model_server: tuple[ModelServer, str],
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Stack]:
+    tmp = tmp_path_factory.mktemp(f"stack-{database_backend}")
+    _, smtp_port = inbox
+    _, model_url = model_server
+    redis = RedisServer(tmp / "redis").start()
+    env = stack_env(tmp, redis.url, smtp_port, model_url)
     databases = []
     if database_backend == "postgres":
         databases = [create_pg_database("e2e_auth"), create_pg_database("e2e_chat")]
@@ -233,3 +238,61 @@ def receiver() -> Iterator[tuple[Receiver, str]]:
     hooks = Receiver()
     with serve_asgi(hooks.app) as url:
         yield hooks, url
+
+
+# --- the browser tests (test_browser.py) ------------------------------------------------------
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+# Access tokens live one minute here (plus the verifiers' 5 s leeway), so a browser session
+# can outlive its token within the suite's time and show the refresh through the cookie.
+BROWSER_TOKEN_MINUTES = 1
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[str, Any]:
+    """pytest-playwright launches Debian's Chromium: no browser downloads here."""
+    if not CHROMIUM.exists():
+        if os.environ.get("CI"):
+            pytest.fail(f"{CHROMIUM} is missing (.ci/run installs the chromium package)")
+        pytest.skip(f"{CHROMIUM} is missing: apt-get install chromium")
+    return {**browser_type_launch_args, "executable_path": str(CHROMIUM), "args": CHROMIUM_ARGS}
+
+
+@pytest.fixture(scope="session")
+def browser_stack(
+    inbox: tuple[Inbox, int],
+    model_server: tuple[ModelServer, str],
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Stack]:
+    """The stack the browser tests drive: SQLite, one-minute access tokens, the built UI."""
+    web_dist = Path(__file__).resolve().parents[2] / "web" / "dist" / "index.html"
+    if not web_dist.exists():
+        pytest.fail("web/dist is missing: `make web` (or `cd web && npm ci && npm run build`)")
+    tmp = tmp_path_factory.mktemp("stack-browser")
+    _, smtp_port = inbox
+    _, model_url = model_server
+    redis = RedisServer(tmp / "redis").start()
+    env = stack_env(tmp, redis.url, smtp_port, model_url)
+    env["PARLEY_ACCESS_TOKEN_MINUTES"] = str(BROWSER_TOKEN_MINUTES)
+    running = start_stack(env, tmp / "parley-up.log")
+    try:
+        yield running
+    finally:
+        code = stop_stack(running)
+        redis.stop()
+        assert code == 0, f"parley up exited with {code}:\n{running.log()[-3000:]}"
+
+
+@pytest.fixture(scope="session")
+def base_url(browser_stack: Stack) -> str:
+    """Pages open relative to the browser stack (replaces pytest-base-url's fixture)."""
+    return browser_stack.url

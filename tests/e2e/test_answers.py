@@ -121,6 +121,20 @@ class TestStreaming:
         assert text_of(first + rest) == REPLY
         assert not {e[0] for e in first} & {e[0] for e in rest}
 
+    def test_idle_stream_is_kept_open_with_pings(self, stack: Stack, model: ModelServer) -> None:
+        model.behaviour.first_token_delay = 2.5
+        model.behaviour.reply = "late but here"
+        api, auth = signed_in(stack)
+        message = post(api, auth)
+        lines = []
+        with api.stream("GET", f"/api/messages/{message['id']}/stream", headers=auth) as response:
+            for line in response.iter_lines():
+                lines.append(line)
+                if line.startswith("event: done"):
+                    break
+        assert lines.count(": ping") >= 2  # one a second (PARLEY_SSE_PING_SECONDS=1) while waiting
+        assert lines.index(": ping") < next(i for i, x in enumerate(lines) if x == "event: delta")
+
     def test_ended_message_gives_a_single_done(self, stack: Stack, model: ModelServer) -> None:
         api, auth = signed_in(stack)
         message = post(api, auth)

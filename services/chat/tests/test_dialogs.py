@@ -76,3 +76,22 @@ class TestWebhookRegistration:
                              timeout=1, allow_private=False)
         assert result.status_code is None
         assert result.error is not None and "private" in result.error
+
+
+class TestModelCatalog:
+    async def test_models_come_from_the_provider_when_not_configured(self) -> None:
+        from chat_service.config import Settings
+        from chat_service.model_catalog import ModelCatalog
+        from kit.testing.servers import serve_asgi
+        from parley.model_server import Behaviour, ModelServer
+
+        server = ModelServer(Behaviour(models=["alpha", "beta"]))
+        with serve_asgi(server.app) as url:
+            settings = Settings(OPENAI_BASE_URL=f"{url}/v1", PARLEY_MODELS="", PARLEY_DEFAULT_MODEL="beta")
+            async with httpx.AsyncClient() as http:
+                catalog = ModelCatalog(settings, http)
+                assert await catalog.ids() == ["alpha", "beta"]
+                assert await catalog.default() == "beta"
+                assert await catalog.check("alpha") == "alpha"
+                server.behaviour.models = ["gamma"]
+                assert await catalog.ids() == ["alpha", "beta"]  # cached for a minute

@@ -12,6 +12,7 @@ import time
 from collections.abc import Iterable
 
 from kombu import Connection
+from prometheus_client import REGISTRY
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 from redis import Redis
@@ -22,7 +23,14 @@ def enqueue_headers() -> dict[str, float]:
 
 
 class QueueCollector(Collector):
-    def __init__(self, broker_url: str, queues: Iterable[str]) -> None:
+    """One per process (see `watch_queues`): reports the queues of the broker it watches."""
+
+    def __init__(self) -> None:
+        self.broker_url = ""
+        self.queues: list[str] = []
+        self.redis: Redis | None = None
+
+    def watch(self, broker_url: str, queues: Iterable[str]) -> None:
         self.broker_url = broker_url
         self.queues = list(queues)
         self.redis = Redis.from_url(broker_url, socket_timeout=2) if broker_url.startswith("redis") else None
@@ -59,3 +67,15 @@ class QueueCollector(Collector):
                 age.add_metric([name], oldest)
         yield depth
         yield age
+
+
+_COLLECTOR: QueueCollector | None = None
+
+
+def watch_queues(broker_url: str, queues: Iterable[str]) -> None:
+    """Export depth and oldest age of `queues` on `broker_url` from this process's /metrics."""
+    global _COLLECTOR
+    if _COLLECTOR is None:
+        _COLLECTOR = QueueCollector()
+        REGISTRY.register(_COLLECTOR)
+    _COLLECTOR.watch(broker_url, queues)

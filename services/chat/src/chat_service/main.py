@@ -9,7 +9,6 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 import httpx
-from prometheus_client import REGISTRY
 from fastapi import FastAPI
 from redis.asyncio import Redis
 
@@ -31,7 +30,7 @@ from kit.jwt import JWKSSource, JWKSVerifier, http_jwks
 from kit.logging import configure_logging
 from kit.migrations import upgrade_async
 from kit.outbox import OutboxRelay
-from kit.queue_metrics import QueueCollector
+from kit.queue_metrics import watch_queues
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 log = logging.getLogger(__name__)
@@ -67,8 +66,7 @@ def build_app(config: Settings = settings, *, jwks_source: JWKSSource | None = N
             "redis": redis.ping,
             "broker": lambda: asyncio.to_thread(jobs.ping),
         }
-        queues = QueueCollector(config.broker_url, [JOB_QUEUE, WEBHOOK_QUEUE])
-        REGISTRY.register(queues)
+        watch_queues(config.broker_url, [JOB_QUEUE, WEBHOOK_QUEUE])
         relay = OutboxRelay(db, config.broker_url, service="chat")
         consumer = events.consumer(app.state.runtime, asyncio.get_running_loop())
         consumer.start()
@@ -82,7 +80,6 @@ def build_app(config: Settings = settings, *, jwks_source: JWKSSource | None = N
             for task in background:
                 task.cancel()
             await asyncio.to_thread(consumer.stop)
-            REGISTRY.unregister(queues)
             relay.close()
             await http.aclose()
             await redis.aclose()

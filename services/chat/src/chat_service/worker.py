@@ -24,7 +24,7 @@ from chat_service.config import settings
 from chat_service.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from chat_service.webhooks import WEBHOOK_QUEUE, sender
 from kit.db import configure_sqlite, is_sqlite, utcnow
-from kit.health import serve_health_in_thread
+from kit.health import broker_check, serve_health_in_thread, warn_if_forking_pool
 from kit.logging import configure_logging
 from kit.queue_metrics import enqueue_headers
 
@@ -35,6 +35,8 @@ SCHEDULE = (0, 5, 300, 1800, 7200, 18000, 36000, 86400)
 SCHEDULER_SECONDS = 0.25
 ENQUEUE_LEASE = timedelta(seconds=60)
 DELIVERIES = Counter("parley_webhook_deliveries_total", "Webhook delivery attempts by result.", ["result"])
+for _result in ("success", "failure", "gone"):  # start at 0: rates work from the first attempt
+    DELIVERIES.labels(_result)
 
 app = Celery("chat_worker", broker=settings.broker_url)
 app.conf.update(
@@ -159,6 +161,7 @@ def run_scheduler(stop: threading.Event) -> None:
 
 
 _stop = threading.Event()
+draining = threading.Event()  # set on SIGTERM: /readyz says 503 while deliveries under way finish
 
 
 @signals.setup_logging.connect
@@ -167,17 +170,22 @@ def _logging(**_: Any) -> None:
 
 
 @signals.worker_ready.connect
-def _start(**_: Any) -> None:
+def _start(sender: Any = None, **_: Any) -> None:
     def database() -> None:
         with engine.connect() as conn:
             conn.exec_driver_sql("SELECT 1")
 
-    serve_health_in_thread(settings.worker_metrics_host, settings.worker_metrics_port, {"database": database})
+    warn_if_forking_pool(sender)
+    checks = {"database": database, "broker": broker_check(settings.broker_url)}
+    serve_health_in_thread(
+        settings.worker_metrics_host, settings.worker_metrics_port, checks, draining=draining
+    )
     threading.Thread(target=run_scheduler, args=(_stop,), name="webhook-scheduler", daemon=True).start()
 
 
 @signals.worker_shutting_down.connect
 def _stop_scheduler(**_: Any) -> None:
+    draining.set()
     _stop.set()
 
 
