@@ -10,7 +10,6 @@ import pytest
 # The `gateway` package shares its name with its folder: import the real one before pytest's
 # importlib mode registers `gateway/tests/…` under a placeholder `gateway` namespace.
 import gateway  # noqa: F401
-
 from kit.testing.databases import POSTGRES_URL
 from parley.redis_server import RedisServer
 
@@ -20,19 +19,21 @@ os.environ.setdefault("PARLEY_ARGON2_MEMORY_KIB", "1024")
 os.environ.setdefault("PARLEY_ARGON2_TIME_COST", "1")
 
 
-
 @pytest.fixture(scope="session")
 def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
     with RedisServer(tmp_path_factory.mktemp("redis")) as server:
         yield server
 
 
-BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.skipif(
-    not POSTGRES_URL, reason="TEST_POSTGRES_URL is not set"))]
+BACKENDS = [
+    "sqlite",
+    pytest.param(
+        "postgres",
+        marks=pytest.mark.skipif(not POSTGRES_URL, reason="TEST_POSTGRES_URL is not set"),
+    ),
+]
 
 
 @pytest.fixture(params=BACKENDS, scope="session")
 def database_backend(request: pytest.FixtureRequest) -> str:
     return str(request.param)
-
-

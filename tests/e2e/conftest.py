@@ -167,12 +167,13 @@ def stack_env(tmp: Path, redis_url: str, smtp_port: int, model_url: str) -> dict
         "PARLEY_PUBLIC_URL": "http://parley.test",
         "LLM_WORKER_CONCURRENCY": "20",
         # faults show quickly: a dead worker's job comes back after 3 s, a stalled model
-        # stream fails after 2 s
+        # stream fails after 3 s
         "PARLEY_TASK_VISIBILITY_TIMEOUT": "3",
-        "PARLEY_LLM_TIMEOUT": "2",
+        "PARLEY_LLM_TIMEOUT": "3",
         # the webhook receiver is on 127.0.0.1; retries 100x faster (5 s -> 50 ms)
         "PARLEY_WEBHOOK_ALLOW_PRIVATE": "true",
         "PARLEY_WEBHOOK_RETRY_SCALE": "0.01",
+        "PARLEY_SSE_PING_SECONDS": "1",
     }
 
 

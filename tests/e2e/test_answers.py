@@ -27,23 +27,33 @@ def signed_in(stack: Stack) -> tuple[httpx.Client, dict[str, str]]:
     tag = uuid.uuid4().hex[:8]
     response = api.post(
         "/api/auth/register",
-        json={"email": f"a-{tag}@example.com", "username": f"a_{tag}", "password": "correct horse 42"},
+        json={
+            "email": f"a-{tag}@example.com",
+            "username": f"a_{tag}",
+            "password": "correct horse 42",
+        },
         headers={"Parley-Token-Transport": "body"},
     )
     assert response.status_code == 201, response.text
     return api, {"Authorization": f"Bearer {response.json()['access_token']}"}
 
 
-def post(api: httpx.Client, auth: dict[str, str], text: str = "hello", **headers: str) -> dict[str, Any]:
+def post(
+    api: httpx.Client, auth: dict[str, str], text: str = "hello", **headers: str
+) -> dict[str, Any]:
     dialog = api.post("/api/dialogs", json={}, headers=auth).json()
     response = api.post(
-        f"/api/dialogs/{dialog['id']}/messages", json={"message_text": text}, headers={**auth, **headers}
+        f"/api/dialogs/{dialog['id']}/messages",
+        json={"message_text": text},
+        headers={**auth, **headers},
     )
     assert response.status_code == 202, response.text
     return response.json()  # type: ignore[no-any-return]
 
 
-def wait_ended(api: httpx.Client, auth: dict[str, str], message_id: str, timeout: float = 30) -> dict[str, Any]:
+def wait_ended(
+    api: httpx.Client, auth: dict[str, str], message_id: str, timeout: float = 30
+) -> dict[str, Any]:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         message = api.get(f"/api/messages/{message_id}", headers=auth).json()
@@ -53,11 +63,18 @@ def wait_ended(api: httpx.Client, auth: dict[str, str], message_id: str, timeout
     raise TimeoutError(f"message {message_id} still {message['status']} after {timeout}s")
 
 
-def sse(api: httpx.Client, auth: dict[str, str], message_id: str, last_event_id: str | None = None,
-        stop_after: int | None = None) -> Iterator[tuple[str, str, dict[str, Any]]]:
+def sse(
+    api: httpx.Client,
+    auth: dict[str, str],
+    message_id: str,
+    last_event_id: str | None = None,
+    stop_after: int | None = None,
+) -> Iterator[tuple[str, str, dict[str, Any]]]:
     """(id, event, data) for each event of the answer stream; ends at done/error."""
     headers = {**auth, **({"Last-Event-ID": last_event_id} if last_event_id else {})}
-    with api.stream("GET", f"/api/messages/{message_id}/stream", headers=headers, timeout=30) as response:
+    with api.stream(
+        "GET", f"/api/messages/{message_id}/stream", headers=headers, timeout=30
+    ) as response:
         assert response.status_code == 200, response.read()
         assert response.headers["content-type"].startswith("text/event-stream")
         assert response.headers["x-accel-buffering"] == "no"
@@ -146,7 +163,11 @@ class TestStreaming:
 
 class TestProviderFaults:
     def test_429_retry_after_is_honoured(self, stack: Stack, model: ModelServer) -> None:
-        model.behaviour.fault, model.behaviour.fault_times, model.behaviour.retry_after = "429", 1, 1
+        model.behaviour.fault, model.behaviour.fault_times, model.behaviour.retry_after = (
+            "429",
+            1,
+            1,
+        )
         model.behaviour.reply = "after the wait"
         api, auth = signed_in(stack)
         started = time.monotonic()
@@ -182,8 +203,9 @@ class TestProviderFaults:
         assert "400" in message["error"]["message"]
         assert len(model.requests) == 1
 
-    @pytest.mark.parametrize(("fault", "code"), [("stall", "provider_timeout"),
-                                                 ("drop", "provider_stream_incomplete")])
+    @pytest.mark.parametrize(
+        ("fault", "code"), [("stall", "provider_timeout"), ("drop", "provider_stream_incomplete")]
+    )
     def test_broken_stream_keeps_the_partial_answer(
         self, stack: Stack, model: ModelServer, fault: str, code: str
     ) -> None:
@@ -198,7 +220,11 @@ class TestProviderFaults:
         stored = wait_ended(api, auth, message["id"])
         assert stored["status"] == "failed"
         assert stored["answer_text"] == "".join(tokens(REPLY)[:3])
-        assert stored["error"] == {"code": code, "message": stored["error"]["message"], "retryable": True}
+        assert stored["error"] == {
+            "code": code,
+            "message": stored["error"]["message"],
+            "retryable": True,
+        }
 
 
 class TestControls:
@@ -215,7 +241,8 @@ class TestControls:
         assert response.status_code == 202
         assert response.json()["status"] == "cancelled"
         partial = response.json()["answer_text"]
-        assert partial and REPLY.startswith(partial)
+        assert partial
+        assert REPLY.startswith(partial)
         deadline = time.monotonic() + 5
         while not model.stream_ends and time.monotonic() < deadline:
             time.sleep(0.05)
@@ -244,8 +271,16 @@ class TestControls:
         api, auth = signed_in(stack)
         dialog = api.post("/api/dialogs", json={}, headers=auth).json()
         key = {"Idempotency-Key": uuid.uuid4().hex}
-        first = api.post(f"/api/dialogs/{dialog['id']}/messages", json={"message_text": "hi"}, headers={**auth, **key})
-        second = api.post(f"/api/dialogs/{dialog['id']}/messages", json={"message_text": "hi"}, headers={**auth, **key})
+        first = api.post(
+            f"/api/dialogs/{dialog['id']}/messages",
+            json={"message_text": "hi"},
+            headers={**auth, **key},
+        )
+        second = api.post(
+            f"/api/dialogs/{dialog['id']}/messages",
+            json={"message_text": "hi"},
+            headers={**auth, **key},
+        )
         assert first.status_code == second.status_code == 202
         assert first.json()["id"] == second.json()["id"]
         wait_ended(api, auth, first.json()["id"])
@@ -261,7 +296,9 @@ class TestControls:
         streams = []
         try:
             for _ in range(5):
-                request = api.build_request("GET", f"/api/messages/{message['id']}/stream", headers=auth)
+                request = api.build_request(
+                    "GET", f"/api/messages/{message['id']}/stream", headers=auth
+                )
                 response = api.send(request, stream=True)
                 assert response.status_code == 200
                 streams.append(response)
@@ -274,7 +311,9 @@ class TestControls:
 
 
 class TestProcessFaults:
-    def test_worker_killed_mid_answer_gives_one_answer(self, stack: Stack, model: ModelServer) -> None:
+    def test_worker_killed_mid_answer_gives_one_answer(
+        self, stack: Stack, model: ModelServer
+    ) -> None:
         model.behaviour.reply = REPLY
         model.behaviour.token_delay = 0.05
         api, auth = signed_in(stack)
@@ -313,7 +352,9 @@ class TestProcessFaults:
         api, auth = signed_in(stack)
         message = post(api, auth, f"doomed {uuid.uuid4()}")
         deadline = time.monotonic() + 10
-        while api.get(f"/api/messages/{message['id']}", headers=auth).json()["status"] != "generating":
+        while (
+            api.get(f"/api/messages/{message['id']}", headers=auth).json()["status"] != "generating"
+        ):
             assert time.monotonic() < deadline
             time.sleep(0.05)
         # as if this job had already been handed out (and lost) three times

@@ -34,7 +34,11 @@ def test_register_confirm_login_and_get_an_answer(
     with stack.client() as api:
         registered = api.post(
             "/api/auth/register",
-            json={"email": email, "username": f"walker_{uuid.uuid4().hex[:6]}", "password": "correct horse 42"},
+            json={
+                "email": email,
+                "username": f"walker_{uuid.uuid4().hex[:6]}",
+                "password": "correct horse 42",
+            },
             headers=body_transport,
         )
         assert registered.status_code == 201, registered.text
@@ -51,7 +55,9 @@ def test_register_confirm_login_and_get_an_answer(
         assert confirmed.json()["is_email_confirmed"] is True
 
         login = api.post(
-            "/api/auth/login", json={"email": email, "password": "correct horse 42"}, headers=body_transport
+            "/api/auth/login",
+            json={"email": email, "password": "correct horse 42"},
+            headers=body_transport,
         )
         assert login.status_code == 200
         auth = {"Authorization": f"Bearer {login.json()['access_token']}"}
@@ -74,7 +80,10 @@ def test_register_confirm_login_and_get_an_answer(
     sent = model.requests[-1]["messages"]
     assert sent[0] == {"role": "system", "content": "You are a helpful assistant."}
     assert sent[-1] == {"role": "user", "content": "Write bubble sort in Python"}
-    print(f"\n[e2e] parley up ready in {stack.ready_seconds:.1f}s; POST → completed in {elapsed * 1000:.0f} ms")
+    print(
+        f"\n[e2e] parley up ready in {stack.ready_seconds:.1f}s; "
+        f"POST → completed in {elapsed * 1000:.0f} ms"
+    )
 
 
 def wait_for_status(

@@ -33,8 +33,9 @@ def verified(secret: str, request: dict[str, Any]) -> dict[str, Any]:
     return Webhook(secret).verify(request["body"], request["headers"])  # type: ignore[no-any-return]
 
 
-def deliveries(api: httpx.Client, auth: dict[str, str], webhook_id: str, status: str,
-               timeout: float = 20) -> list[dict[str, Any]]:
+def deliveries(
+    api: httpx.Client, auth: dict[str, str], webhook_id: str, status: str, timeout: float = 20
+) -> list[dict[str, Any]]:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         rows = api.get(f"/api/webhooks/{webhook_id}/deliveries", headers=auth).json()["data"]
@@ -82,7 +83,9 @@ def test_failures_and_redirects_are_retried_with_the_same_id(
     assert [a["status_code"] for a in row["attempt_log"]] == [500, 301, 200]
 
 
-def test_retry_after_is_honoured(stack: Stack, model: ModelServer, receiver: tuple[Receiver, str]) -> None:
+def test_retry_after_is_honoured(
+    stack: Stack, model: ModelServer, receiver: tuple[Receiver, str]
+) -> None:
     hooks, base = receiver
     path = f"/busy-{uuid.uuid4().hex}"
     hooks.script.append((429, {"Retry-After": "2"}))
@@ -93,7 +96,9 @@ def test_retry_after_is_honoured(stack: Stack, model: ModelServer, receiver: tup
     assert second["at"] - first["at"] >= 1.9
 
 
-def test_410_disables_the_endpoint(stack: Stack, model: ModelServer, receiver: tuple[Receiver, str]) -> None:
+def test_410_disables_the_endpoint(
+    stack: Stack, model: ModelServer, receiver: tuple[Receiver, str]
+) -> None:
     hooks, base = receiver
     path = f"/gone-{uuid.uuid4().hex}"
     hooks.script.append((410, {}))

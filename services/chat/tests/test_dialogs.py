@@ -14,7 +14,9 @@ class TestDialogs:
         headers = user()
         ids = []
         for i in range(5):
-            response = await chat_client.post("/api/dialogs", json={"name": f"d{i}"}, headers=headers)
+            response = await chat_client.post(
+                "/api/dialogs", json={"name": f"d{i}"}, headers=headers
+            )
             ids.append(response.json()["id"])
         seen: list[str] = []
         cursor = None
@@ -27,15 +29,27 @@ class TestDialogs:
                 break
         assert seen == list(reversed(ids))
 
-    async def test_rename_search_and_delete(self, chat_client: httpx.AsyncClient, user: Headers) -> None:
+    async def test_rename_search_and_delete(
+        self, chat_client: httpx.AsyncClient, user: Headers
+    ) -> None:
         headers = user()
-        dialog = (await chat_client.post("/api/dialogs", json={"message_text": "hello"}, headers=headers)).json()
-        renamed = await chat_client.patch(f"/api/dialogs/{dialog['id']}", json={"name": "Sorting"}, headers=headers)
+        dialog = (
+            await chat_client.post("/api/dialogs", json={"message_text": "hello"}, headers=headers)
+        ).json()
+        renamed = await chat_client.patch(
+            f"/api/dialogs/{dialog['id']}", json={"name": "Sorting"}, headers=headers
+        )
         assert renamed.json()["name"] == "Sorting"
-        found = (await chat_client.get("/api/dialogs", params={"q": "sort"}, headers=headers)).json()
+        found = (
+            await chat_client.get("/api/dialogs", params={"q": "sort"}, headers=headers)
+        ).json()
         assert [d["id"] for d in found["data"]] == [dialog["id"]]
-        assert (await chat_client.delete(f"/api/dialogs/{dialog['id']}", headers=headers)).status_code == 204
-        assert (await chat_client.get(f"/api/dialogs/{dialog['id']}", headers=headers)).status_code == 404
+        assert (
+            await chat_client.delete(f"/api/dialogs/{dialog['id']}", headers=headers)
+        ).status_code == 204
+        assert (
+            await chat_client.get(f"/api/dialogs/{dialog['id']}", headers=headers)
+        ).status_code == 404
         gone = await chat_client.get(f"/api/messages/{dialog['message']['id']}", headers=headers)
         assert gone.status_code == 404
 
@@ -50,9 +64,15 @@ class TestDialogs:
         assert bad_cursor.status_code == 422
         assert "cursor" in bad_cursor.json()["errors"]
 
-    async def test_models_list_labels_the_demo(self, chat_client: httpx.AsyncClient, user: Headers) -> None:
+    async def test_models_list_labels_the_demo(
+        self, chat_client: httpx.AsyncClient, user: Headers
+    ) -> None:
         models = (await chat_client.get("/api/models", headers=user())).json()["data"]
-        assert models[0] == {"id": "parley-demo", "name": "Demo (built-in, offline)", "default": True}
+        assert models[0] == {
+            "id": "parley-demo",
+            "name": "Demo (built-in, offline)",
+            "default": True,
+        }
         assert models[1]["id"] == "other-model"
 
 
@@ -61,9 +81,15 @@ class TestWebhookRegistration:
         self, chat_client: httpx.AsyncClient, user: Headers
     ) -> None:
         headers = user()
-        for url in ("http://127.0.0.1:9/hook", "http://localhost/hook", "http://10.1.2.3/x",
-                    "http://169.254.169.254/latest", "http://[::1]/x", "ftp://example.com/x",
-                    "http://user:pw@example.com/x"):
+        for url in (
+            "http://127.0.0.1:9/hook",
+            "http://localhost/hook",
+            "http://10.1.2.3/x",
+            "http://169.254.169.254/latest",
+            "http://[::1]/x",
+            "ftp://example.com/x",
+            "http://user:pw@example.com/x",
+        ):
             response = await chat_client.post("/api/webhooks", json={"url": url}, headers=headers)
             assert response.status_code == 422, url
             assert "url" in response.json()["errors"]
@@ -72,10 +98,17 @@ class TestWebhookRegistration:
     def test_connect_time_check_refuses_private_addresses(self) -> None:
         from chat_service.webhooks import sender
 
-        result = sender.post("http://127.0.0.1:9/hook", "whsec_" + "A" * 32, "msg_1", b"{}",
-                             timeout=1, allow_private=False)
+        result = sender.post(
+            "http://127.0.0.1:9/hook",
+            "whsec_" + "A" * 32,
+            "msg_1",
+            b"{}",
+            timeout=1,
+            allow_private=False,
+        )
         assert result.status_code is None
-        assert result.error is not None and "private" in result.error
+        assert result.error is not None
+        assert "private" in result.error
 
 
 class TestModelCatalog:
@@ -87,7 +120,9 @@ class TestModelCatalog:
 
         server = ModelServer(Behaviour(models=["alpha", "beta"]))
         with serve_asgi(server.app) as url:
-            settings = Settings(OPENAI_BASE_URL=f"{url}/v1", PARLEY_MODELS="", PARLEY_DEFAULT_MODEL="beta")
+            settings = Settings(
+                OPENAI_BASE_URL=f"{url}/v1", PARLEY_MODELS="", PARLEY_DEFAULT_MODEL="beta"
+            )
             async with httpx.AsyncClient() as http:
                 catalog = ModelCatalog(settings, http)
                 assert await catalog.ids() == ["alpha", "beta"]

@@ -33,7 +33,9 @@ def queued_jobs(redis_server: RedisServer) -> list[dict[str, object]]:
     return jobs
 
 
-async def new_dialog(client: httpx.AsyncClient, headers: dict[str, str], **body: object) -> dict[str, object]:
+async def new_dialog(
+    client: httpx.AsyncClient, headers: dict[str, str], **body: object
+) -> dict[str, object]:
     response = await client.post("/api/dialogs", json=body, headers=headers)
     assert response.status_code == 201, response.text
     return response.json()  # type: ignore[no-any-return]
@@ -56,14 +58,19 @@ class TestPostMessage:
         assert job["model"] == "parley-demo"
 
     async def test_context_holds_the_last_exchanges(
-        self, chat_client: httpx.AsyncClient, user: Headers, internal: dict[str, str],
+        self,
+        chat_client: httpx.AsyncClient,
+        user: Headers,
+        internal: dict[str, str],
         redis_server: RedisServer,
     ) -> None:
         headers = user()
         dialog = await new_dialog(chat_client, headers, message_text="first")
         first = dialog["message"]
         assert isinstance(first, dict)
-        await chat_client.post(f"/internal/messages/{first['id']}/start", json={"generation": 1}, headers=internal)
+        await chat_client.post(
+            f"/internal/messages/{first['id']}/start", json={"generation": 1}, headers=internal
+        )
         done = await chat_client.post(
             f"/internal/messages/{first['id']}/answer",
             json={"generation": 1, "status": "completed", "answer_text": "first answer"},
@@ -71,12 +78,17 @@ class TestPostMessage:
         )
         assert done.status_code == 200
         second = await chat_client.post(
-            f"/api/dialogs/{dialog['id']}/messages", json={"message_text": "second"}, headers=headers
+            f"/api/dialogs/{dialog['id']}/messages",
+            json={"message_text": "second"},
+            headers=headers,
         )
         assert second.status_code == 202
         job = next(j for j in queued_jobs(redis_server) if j["message_id"] == second.json()["id"])
         assert [m["content"] for m in job["messages"]] == [
-            "You are a helpful assistant.", "first", "first answer", "second"
+            "You are a helpful assistant.",
+            "first",
+            "first answer",
+            "second",
         ]
 
     async def test_too_long_and_blank_messages_are_field_errors(
@@ -86,17 +98,23 @@ class TestPostMessage:
         dialog = await new_dialog(chat_client, headers)
         for text in ("x" * 32_001, "   "):
             response = await chat_client.post(
-                f"/api/dialogs/{dialog['id']}/messages", json={"message_text": text}, headers=headers
+                f"/api/dialogs/{dialog['id']}/messages",
+                json={"message_text": text},
+                headers=headers,
             )
             assert response.status_code == 422
             assert "message_text" in response.json()["errors"]
 
-    async def test_unconfirmed_users_have_a_quota(self, chat_client: httpx.AsyncClient, user: Headers) -> None:
+    async def test_unconfirmed_users_have_a_quota(
+        self, chat_client: httpx.AsyncClient, user: Headers
+    ) -> None:
         headers = user(confirmed=False)
         dialog = await new_dialog(chat_client, headers)
         for _ in range(3):
             ok = await chat_client.post(
-                f"/api/dialogs/{dialog['id']}/messages", json={"message_text": "hi"}, headers=headers
+                f"/api/dialogs/{dialog['id']}/messages",
+                json={"message_text": "hi"},
+                headers=headers,
             )
             assert ok.status_code == 202
         refused = await chat_client.post(
@@ -115,7 +133,9 @@ class TestPostMessage:
         redis_server.stop()
         try:
             response = await chat_client.post(
-                f"/api/dialogs/{dialog['id']}/messages", json={"message_text": "hi"}, headers=headers
+                f"/api/dialogs/{dialog['id']}/messages",
+                json={"message_text": "hi"},
+                headers=headers,
             )
         finally:
             redis_server.start()
@@ -139,15 +159,30 @@ class TestAnswerCallback:
         assert started.json()["status"] == "generating"
         polled = await chat_client.get(f"/api/messages/{message['id']}", headers=headers)
         assert polled.json()["status"] == "generating"
-        answer = {"generation": 1, "status": "completed", "answer_text": "hi!", "usage": {"total_tokens": 3}}
-        assert (await chat_client.post(f"{url}/answer", json=answer, headers=internal)).status_code == 200
-        late = {"generation": 1, "status": "failed", "answer_text": "", "error": {
-            "code": "x", "message": "late", "retryable": True}}
+        answer = {
+            "generation": 1,
+            "status": "completed",
+            "answer_text": "hi!",
+            "usage": {"total_tokens": 3},
+        }
+        assert (
+            await chat_client.post(f"{url}/answer", json=answer, headers=internal)
+        ).status_code == 200
+        late = {
+            "generation": 1,
+            "status": "failed",
+            "answer_text": "",
+            "error": {"code": "x", "message": "late", "retryable": True},
+        }
         again = await chat_client.post(f"{url}/answer", json=late, headers=internal)
         assert again.status_code == 200
         assert again.json()["status"] == "completed"
         polled = (await chat_client.get(f"/api/messages/{message['id']}", headers=headers)).json()
-        assert (polled["status"], polled["answer_text"], polled["usage"]) == ("completed", "hi!", {"total_tokens": 3})
+        assert (polled["status"], polled["answer_text"], polled["usage"]) == (
+            "completed",
+            "hi!",
+            {"total_tokens": 3},
+        )
         assert polled["completed_at"] is not None
         restart = await chat_client.post(f"{url}/start", json={"generation": 1}, headers=internal)
         assert restart.status_code == 409
@@ -184,7 +219,9 @@ class TestOwnership:
             body = {"message_text": "x", "name": "x"} if method in ("POST", "PATCH") else None
             response = await chat_client.request(method, path, json=body, headers=stranger)
             assert response.status_code == 404, (method, path)
-        assert (await chat_client.get(f"/api/dialogs/{dialog['id']}", headers=owner)).status_code == 200
+        assert (
+            await chat_client.get(f"/api/dialogs/{dialog['id']}", headers=owner)
+        ).status_code == 200
 
     async def test_no_token_is_401(self, chat_client: httpx.AsyncClient) -> None:
         response = await chat_client.get("/api/dialogs")
@@ -199,16 +236,26 @@ class TestQueueMetrics:
         waiting = len(queued_jobs(redis_server))
         await new_dialog(chat_client, user(), message_text="count me")
         text = (await chat_client.get("/metrics")).text
-        depth = next(line for line in text.splitlines() if line.startswith('parley_llm_queue_depth{queue="llm"}'))
+        depth = next(
+            line
+            for line in text.splitlines()
+            if line.startswith('parley_llm_queue_depth{queue="llm"}')
+        )
         assert float(depth.split()[-1]) == waiting + 1
-        age = next(line for line in text.splitlines()
-                   if line.startswith('parley_llm_queue_oldest_age_seconds{queue="llm"}'))
+        age = next(
+            line
+            for line in text.splitlines()
+            if line.startswith('parley_llm_queue_oldest_age_seconds{queue="llm"}')
+        )
         assert float(age.split()[-1]) > 0
 
 
 class TestReaper:
     async def test_answers_whose_worker_went_silent_are_failed(
-        self, chat_client: httpx.AsyncClient, user: Headers, internal: dict[str, str],
+        self,
+        chat_client: httpx.AsyncClient,
+        user: Headers,
+        internal: dict[str, str],
         redis_server: RedisServer,
     ) -> None:
         from chat_service.messages.service import reap
@@ -218,7 +265,9 @@ class TestReaper:
         dialog = await new_dialog(chat_client, headers, message_text="will be orphaned")
         message = dialog["message"]
         assert isinstance(message, dict)
-        await chat_client.post(f"/internal/messages/{message['id']}/start", json={"generation": 1}, headers=internal)
+        await chat_client.post(
+            f"/internal/messages/{message['id']}/start", json={"generation": 1}, headers=internal
+        )
         redis = Redis.from_url(redis_server.url)
         redis.xadd(answers.stream_key(message["id"]), answers.encode("delta", {"text": "half an"}))
         grace = runtime(chat_client).settings.reaper_grace_seconds
@@ -231,8 +280,11 @@ class TestReaper:
         polled = (await chat_client.get(f"/api/messages/{message['id']}", headers=headers)).json()
         assert polled["status"] == "failed"
         assert polled["answer_text"] == "half an"
-        assert polled["error"] == {"code": "worker_lost", "message": "The answer stopped; try again.",
-                                   "retryable": True}
+        assert polled["error"] == {
+            "code": "worker_lost",
+            "message": "The answer stopped; try again.",
+            "retryable": True,
+        }
         last = redis.xrevrange(answers.stream_key(message["id"]), count=1)[0][1]
         assert answers.decode(last)[0] == "error"
 
@@ -251,14 +303,17 @@ class TestCancelAndRegenerate:
         cancelled = await chat_client.post(f"/api/messages/{message['id']}/cancel", headers=headers)
         assert cancelled.status_code == 202
         assert cancelled.json()["status"] == "cancelled"
-        late = await chat_client.post(f"/internal/messages/{message['id']}/start", json={"generation": 1},
-                                      headers=internal)
+        late = await chat_client.post(
+            f"/internal/messages/{message['id']}/start", json={"generation": 1}, headers=internal
+        )
         assert late.status_code == 409  # the worker will not start a cancelled answer
         again = await chat_client.post(f"/api/messages/{message['id']}/regenerate", headers=headers)
         assert again.status_code == 202
         assert again.json()["status"] == "queued"
         stale = await chat_client.post(
             f"/internal/messages/{message['id']}/answer",
-            json={"generation": 1, "status": "completed", "answer_text": "old"}, headers=internal)
+            json={"generation": 1, "status": "completed", "answer_text": "old"},
+            headers=internal,
+        )
         assert stale.status_code == 409
         assert stale.json()["code"] == "stale_generation"

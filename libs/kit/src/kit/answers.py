@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Mapping
 from typing import Any
+
+from redis.typing import EncodableT, FieldT
 
 EXPIRE_AFTER_END_SECONDS = 3600
 TERMINAL = frozenset({"done", "error"})
@@ -35,11 +38,11 @@ def heartbeat_key(message_id: uuid.UUID | str) -> str:
     return f"parley:heartbeat:{message_id}"
 
 
-def encode(kind: str, data: dict[str, Any]) -> dict[str, str]:
+def encode(kind: str, data: dict[str, Any]) -> dict[FieldT, EncodableT]:
     return {"type": kind, "data": json.dumps(data, separators=(",", ":"))}
 
 
-def decode(fields: dict[bytes, bytes]) -> tuple[str, dict[str, Any]]:
-    kind = fields[b"type"].decode()
+def decode(fields: Mapping[Any, Any]) -> tuple[str, dict[str, Any]]:
+    kind = bytes(fields[b"type"]).decode()
     data: dict[str, Any] = json.loads(fields[b"data"])
     return kind, data

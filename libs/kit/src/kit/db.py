@@ -75,7 +75,9 @@ class Database:
         self.engine: AsyncEngine = create_async_engine(url, **kwargs)
         if is_sqlite(url):
             configure_sqlite(self.engine.sync_engine)
-        self._sessions = async_sessionmaker(self.engine, class_=AsyncSession, expire_on_commit=False)
+        self._sessions = async_sessionmaker(
+            self.engine, class_=AsyncSession, expire_on_commit=False
+        )
         # copied into every new session's `info` (the outbox relay registers itself here)
         self.session_defaults: dict[str, Any] = {}
 
@@ -100,7 +102,7 @@ class Database:
             await _run_after_commit(session)
 
     async def session_dependency(self) -> AsyncIterator[AsyncSession]:
-        """FastAPI dependency; declare it with `scope="function"` so it commits before responding."""
+        """FastAPI dependency; declare it `scope="function"` so it commits before responding."""
         async with self.session() as session:
             yield session
 

@@ -20,7 +20,12 @@ class EventInProgress(Exception):
 
 class Deduplicator:
     def __init__(
-        self, redis: Redis, consumer: str, *, ttl_seconds: int = 7 * 24 * 3600, lease_seconds: int = 300
+        self,
+        redis: Redis,
+        consumer: str,
+        *,
+        ttl_seconds: int = 7 * 24 * 3600,
+        lease_seconds: int = 300,
     ) -> None:
         self.redis = redis
         self.consumer = consumer

@@ -151,7 +151,9 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
         return problem(
-            422, "validation_error", "The request has invalid fields.",
+            422,
+            "validation_error",
+            "The request has invalid fields.",
             errors=validation_errors(exc),
         )
 

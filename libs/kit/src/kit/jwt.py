@@ -70,7 +70,9 @@ def _b64url(data: bytes) -> str:
 def key_id(public_key: Ed25519PublicKey) -> str:
     """A stable id derived from the key itself (RFC 7638-style thumbprint)."""
     raw = public_key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-    canonical = json.dumps({"crv": "Ed25519", "kty": "OKP", "x": _b64url(raw)}, separators=(",", ":"))
+    canonical = json.dumps(
+        {"crv": "Ed25519", "kty": "OKP", "x": _b64url(raw)}, separators=(",", ":")
+    )
     return _b64url(hashlib.sha256(canonical.encode()).digest())[:16]
 
 
@@ -111,9 +113,7 @@ def sign_access_token(
         "email_confirmed": email_confirmed,
         "staff": staff,
     }
-    return jwt.encode(
-        claims, key, algorithm=ALGORITHM, headers={"kid": key_id(key.public_key())}
-    )
+    return jwt.encode(claims, key, algorithm=ALGORITHM, headers={"kid": key_id(key.public_key())})
 
 
 # --- verification ------------------------------------------------------------------------------

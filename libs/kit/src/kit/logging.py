@@ -35,8 +35,8 @@ class JsonFormatter(logging.Formatter):
         }
         if (rid := request_id_var.get()) is not None:
             line["request_id"] = rid
-        if (mid := message_id_var.get()) is not None:
-            line["message_id"] = mid
+        if (mid := message_id_var.get() or record.__dict__.get("message_id")) is not None:
+            line["message_id"] = str(mid)
         for key in ("event_id", "event_type", "task_id", "attempt", "status"):
             if (value := record.__dict__.get(key)) is not None:
                 line[key] = value

@@ -2,6 +2,8 @@
 
 HTTP metrics are recorded by `HttpMetricsMiddleware` with the route *template* as label, so a
 path full of ids never becomes a new series. Labels never carry user ids, emails or tokens.
+The `*_created` companion series are turned off: they double the series count and Prometheus
+does not need them (every process imports this module before defining its metrics).
 """
 
 from __future__ import annotations
@@ -15,11 +17,14 @@ from prometheus_client import (
     Counter,
     Gauge,
     Histogram,
+    disable_created_metrics,
     generate_latest,
 )
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+disable_created_metrics()
 
 HTTP_REQUESTS = Counter(
     "parley_http_requests_total",

@@ -115,7 +115,9 @@ class OutboxRelay:
                 self._connection.ensure_connection(max_retries=1)
                 events.declare_topology(self._connection)
             for row in rows:
-                events.publish(self._connection, events.Event.model_validate(json.loads(row.payload)))
+                events.publish(
+                    self._connection, events.Event.model_validate(json.loads(row.payload))
+                )
                 done += 1
         except Exception as exc:
             log.warning("outbox publish failed: %s", exc)

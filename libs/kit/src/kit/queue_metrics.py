@@ -33,7 +33,9 @@ class QueueCollector(Collector):
     def watch(self, broker_url: str, queues: Iterable[str]) -> None:
         self.broker_url = broker_url
         self.queues = list(queues)
-        self.redis = Redis.from_url(broker_url, socket_timeout=2) if broker_url.startswith("redis") else None
+        self.redis = (
+            Redis.from_url(broker_url, socket_timeout=2) if broker_url.startswith("redis") else None
+        )
 
     def _redis_queue(self, name: str) -> tuple[int, float | None]:
         assert self.redis is not None
@@ -53,9 +55,13 @@ class QueueCollector(Collector):
         return int(depth), None
 
     def collect(self) -> Iterable[GaugeMetricFamily]:
-        depth = GaugeMetricFamily("parley_llm_queue_depth", "Jobs waiting in a queue.", labels=["queue"])
+        depth = GaugeMetricFamily(
+            "parley_llm_queue_depth", "Jobs waiting in a queue.", labels=["queue"]
+        )
         age = GaugeMetricFamily(
-            "parley_llm_queue_oldest_age_seconds", "Age of the oldest waiting job.", labels=["queue"]
+            "parley_llm_queue_oldest_age_seconds",
+            "Age of the oldest waiting job.",
+            labels=["queue"],
         )
         for name in self.queues:
             try:

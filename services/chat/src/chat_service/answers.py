@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from typing import Any
+from typing import Any, cast
 
 from redis.asyncio import Redis
 
@@ -23,7 +23,10 @@ async def write_final(redis: Redis, message_id: uuid.UUID, kind: str, data: dict
 async def partial_text(redis: Redis, message_id: uuid.UUID) -> str:
     """The answer so far, as a reader of the stream would have it (deltas since the last reset)."""
     text: list[str] = []
-    for _, fields in await redis.xrange(answers.stream_key(message_id)):
+    entries = cast(
+        list[tuple[bytes, dict[bytes, bytes]]], await redis.xrange(answers.stream_key(message_id))
+    )
+    for _, fields in entries:
         kind, data = answers.decode(fields)
         if kind == "reset":
             text.clear()

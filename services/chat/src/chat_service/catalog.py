@@ -27,7 +27,11 @@ async def list_models(_: Caller, runtime: RuntimeDep) -> ModelList:
     default = await runtime.catalog.default()
     return ModelList(
         data=[
-            ModelInfo(id=m, name="Demo (built-in, offline)" if m == DEMO_MODEL else m, default=m == default)
+            ModelInfo(
+                id=m,
+                name="Demo (built-in, offline)" if m == DEMO_MODEL else m,
+                default=m == default,
+            )
             for m in await runtime.catalog.ids()
         ]
     )

@@ -52,7 +52,9 @@ class Settings(KitSettings):
         return ["gpt-4o-mini"] if self.openai_api_key else [DEMO_MODEL]
 
     def context_tokens(self, model: str) -> int:
-        return parse_context_sizes(self.model_context_setting).get(model, self.default_context_tokens)
+        return parse_context_sizes(self.model_context_setting).get(
+            model, self.default_context_tokens
+        )
 
     @property
     def reaper_grace_seconds(self) -> int:

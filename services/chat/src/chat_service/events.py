@@ -19,8 +19,8 @@ QUEUE = "chat.events"
 async def delete_user_data(runtime: Runtime, user_id: uuid.UUID) -> None:
     async with runtime.db.session() as session:
         # messages and idempotency keys go with their dialog, deliveries with their endpoint
-        await session.exec(delete(Dialog).where(col(Dialog.user_id) == user_id))  # type: ignore[call-overload]
-        await session.exec(delete(WebhookEndpoint).where(col(WebhookEndpoint.user_id) == user_id))  # type: ignore[call-overload]
+        await session.exec(delete(Dialog).where(col(Dialog.user_id) == user_id))
+        await session.exec(delete(WebhookEndpoint).where(col(WebhookEndpoint.user_id) == user_id))
 
 
 def consumer(runtime: Runtime, loop: asyncio.AbstractEventLoop) -> EventConsumer:

@@ -36,7 +36,12 @@ class JobQueue:
             queue=QUEUE,
             headers=enqueue_headers(),
             retry=True,
-            retry_policy={"max_retries": 2, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5},
+            retry_policy={
+                "max_retries": 2,
+                "interval_start": 0,
+                "interval_step": 0.2,
+                "interval_max": 0.5,
+            },
         )
 
     async def enqueue_answer(self, payload: dict[str, Any]) -> None:

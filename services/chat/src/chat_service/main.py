@@ -13,7 +13,6 @@ from fastapi import FastAPI
 from redis.asyncio import Redis
 
 from chat_service import catalog, events
-from chat_service.model_catalog import ModelCatalog
 from chat_service.config import Settings, settings
 from chat_service.dialogs import endpoints as dialogs
 from chat_service.jobs import QUEUE as JOB_QUEUE
@@ -21,6 +20,7 @@ from chat_service.jobs import JobQueue
 from chat_service.messages import endpoints as messages
 from chat_service.messages import service as message_service
 from chat_service.messages import stream
+from chat_service.model_catalog import ModelCatalog
 from chat_service.runtime import Runtime
 from chat_service.webhooks import WEBHOOK_QUEUE
 from chat_service.webhooks import endpoints as webhook_endpoints

@@ -36,7 +36,11 @@ class ModelCatalog:
 
     async def _from_provider(self) -> list[str]:
         base = (self.settings.openai_base_url or OPENAI_URL).rstrip("/")
-        headers = {"Authorization": f"Bearer {self.settings.openai_api_key}"} if self.settings.openai_api_key else {}
+        headers = (
+            {"Authorization": f"Bearer {self.settings.openai_api_key}"}
+            if self.settings.openai_api_key
+            else {}
+        )
         response = await self.http.get(f"{base}/models", headers=headers, timeout=5)
         response.raise_for_status()
         ids = sorted(str(m["id"]) for m in response.json()["data"])
@@ -47,7 +51,11 @@ class ModelCatalog:
     async def default(self) -> str:
         ids = await self.ids()
         preferred = self.settings.default_model_setting
-        return preferred if preferred and preferred in ids else (ids[0] if ids else self.settings.default_model)
+        return (
+            preferred
+            if preferred and preferred in ids
+            else (ids[0] if ids else self.settings.default_model)
+        )
 
     async def check(self, model: str | None, field: str = "model") -> str | None:
         """`model` if it is offered (None stays None); otherwise a 422 naming the choices."""

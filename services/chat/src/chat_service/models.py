@@ -33,8 +33,12 @@ class Dialog(SQLModel, table=True):
     name: str = Field(max_length=200)
     model: str = Field(max_length=100)
     system_prompt: str = Field(sa_column=Column(Text, nullable=False))
-    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
-    updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
+    )
+    updated_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
+    )
 
 
 class Message(SQLModel, table=True):
@@ -55,7 +59,9 @@ class Message(SQLModel, table=True):
     # which generation of the answer is current; a regenerate or retry bumps it, and a
     # callback for an older generation is ignored
     generation: int = 1
-    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
+    )
     completed_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
 
 
@@ -71,7 +77,9 @@ class IdempotencyKey(SQLModel, table=True):
     message_id: uuid.UUID = Field(
         sa_column=Column(Uuid, ForeignKey("message.id", ondelete="CASCADE"), nullable=False)
     )
-    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
+    )
 
 
 class WebhookEndpoint(SQLModel, table=True):
@@ -85,7 +93,9 @@ class WebhookEndpoint(SQLModel, table=True):
     events: list[str] = Field(sa_column=Column(JSON, nullable=False))
     # the signing key must be readable to sign; it is shown to the user only once
     secret: str = Field(sa_column=Column(String(100), nullable=False))
-    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
+    )
     disabled_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
     disabled_reason: str | None = Field(default=None, max_length=200)
 
@@ -101,7 +111,9 @@ class WebhookDelivery(SQLModel, table=True):
 
     id: str = Field(primary_key=True, max_length=40)
     endpoint_id: uuid.UUID = Field(
-        sa_column=Column(Uuid, ForeignKey("webhook_endpoint.id", ondelete="CASCADE"), nullable=False, index=True)
+        sa_column=Column(
+            Uuid, ForeignKey("webhook_endpoint.id", ondelete="CASCADE"), nullable=False, index=True
+        )
     )
     event_type: str = Field(max_length=50)
     # what makes the event unique for this endpoint (message id + generation, or a test id)
@@ -109,9 +121,13 @@ class WebhookDelivery(SQLModel, table=True):
     payload: str = Field(sa_column=Column(Text, nullable=False))
     status: str = Field(default="pending", max_length=16)  # pending | succeeded | failed
     attempts: int = 0
-    next_attempt_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
+    next_attempt_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
+    )
     locked_until: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
-    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
+    )
 
 
 class WebhookAttempt(SQLModel, table=True):
@@ -119,9 +135,16 @@ class WebhookAttempt(SQLModel, table=True):
 
     id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
     delivery_id: str = Field(
-        sa_column=Column(String(40), ForeignKey("webhook_delivery.id", ondelete="CASCADE"), nullable=False, index=True)
+        sa_column=Column(
+            String(40),
+            ForeignKey("webhook_delivery.id", ondelete="CASCADE"),
+            nullable=False,
+            index=True,
+        )
     )
-    attempted_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
+    attempted_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
+    )
     status_code: int | None = None
     error: str | None = Field(default=None, max_length=500)
     duration_ms: int = 0

@@ -7,9 +7,9 @@ from dataclasses import dataclass
 import httpx
 from redis.asyncio import Redis
 
-from chat_service.model_catalog import ModelCatalog
 from chat_service.config import Settings
 from chat_service.jobs import JobQueue
+from chat_service.model_catalog import ModelCatalog
 from kit.db import Database
 from kit.jwt import JWKSVerifier
 

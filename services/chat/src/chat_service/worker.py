@@ -34,7 +34,9 @@ QUEUE = WEBHOOK_QUEUE
 SCHEDULE = (0, 5, 300, 1800, 7200, 18000, 36000, 86400)
 SCHEDULER_SECONDS = 0.25
 ENQUEUE_LEASE = timedelta(seconds=60)
-DELIVERIES = Counter("parley_webhook_deliveries_total", "Webhook delivery attempts by result.", ["result"])
+DELIVERIES = Counter(
+    "parley_webhook_deliveries_total", "Webhook delivery attempts by result.", ["result"]
+)
 for _result in ("success", "failure", "gone"):  # start at 0: rates work from the first attempt
     DELIVERIES.labels(_result)
 
@@ -71,10 +73,13 @@ def delay_after(attempts: int, retry_after: float | None) -> float | None:
 def deliver(delivery_id: str, attempt: int) -> str:
     """Make attempt number `attempt` (0-based) of a delivery, unless another copy already did."""
     with Session(engine) as session:
-        claimed = session.exec(  # type: ignore[call-overload]
+        claimed = session.exec(
             update(WebhookDelivery)
-            .where(col(WebhookDelivery.id) == delivery_id, col(WebhookDelivery.status) == "pending",
-                   col(WebhookDelivery.attempts) == attempt)
+            .where(
+                col(WebhookDelivery.id) == delivery_id,
+                col(WebhookDelivery.status) == "pending",
+                col(WebhookDelivery.attempts) == attempt,
+            )
             .values(attempts=attempt + 1)
         ).rowcount
         session.commit()
@@ -91,18 +96,29 @@ def deliver(delivery_id: str, attempt: int) -> str:
             return "endpoint_disabled"
         url, secret, payload = endpoint.url, endpoint.secret, delivery.payload.encode()
 
-    result = sender.post(url, secret, delivery_id, payload, timeout=settings.webhook_timeout,
-                         allow_private=settings.webhook_allow_private)
+    result = sender.post(
+        url,
+        secret,
+        delivery_id,
+        payload,
+        timeout=settings.webhook_timeout,
+        allow_private=settings.webhook_allow_private,
+    )
 
     with Session(engine) as session:
         delivery = session.get(WebhookDelivery, delivery_id)
         endpoint = session.get(WebhookEndpoint, delivery.endpoint_id) if delivery else None
         if delivery is None or endpoint is None:
             return "deleted"
-        session.add(WebhookAttempt(
-            delivery_id=delivery_id, status_code=result.status_code, error=result.error,
-            duration_ms=result.duration_ms, response_body=result.body,
-        ))
+        session.add(
+            WebhookAttempt(
+                delivery_id=delivery_id,
+                status_code=result.status_code,
+                error=result.error,
+                duration_ms=result.duration_ms,
+                response_body=result.body,
+            )
+        )
         delivery.locked_until = None
         if result.ok:
             delivery.status, outcome = "succeeded", "success"
@@ -133,21 +149,31 @@ def enqueue_due(limit: int = 100) -> int:
             .where(
                 WebhookDelivery.status == "pending",
                 col(WebhookDelivery.next_attempt_at) <= now,
-                or_(col(WebhookDelivery.locked_until).is_(None), col(WebhookDelivery.locked_until) < now),
+                or_(
+                    col(WebhookDelivery.locked_until).is_(None),
+                    col(WebhookDelivery.locked_until) < now,
+                ),
             )
             .limit(limit)
         ).all()
         sent = 0
         for delivery_id, attempts in due:
-            taken = session.exec(  # type: ignore[call-overload]
+            taken = session.exec(
                 update(WebhookDelivery)
-                .where(col(WebhookDelivery.id) == delivery_id,
-                       or_(col(WebhookDelivery.locked_until).is_(None), col(WebhookDelivery.locked_until) < now))
+                .where(
+                    col(WebhookDelivery.id) == delivery_id,
+                    or_(
+                        col(WebhookDelivery.locked_until).is_(None),
+                        col(WebhookDelivery.locked_until) < now,
+                    ),
+                )
                 .values(locked_until=now + ENQUEUE_LEASE)
             ).rowcount
             session.commit()
             if taken:
-                deliver.apply_async(args=[delivery_id, attempts], queue=QUEUE, headers=enqueue_headers())
+                deliver.apply_async(
+                    args=[delivery_id, attempts], queue=QUEUE, headers=enqueue_headers()
+                )
                 sent += 1
         return sent
 
@@ -180,7 +206,9 @@ def _start(sender: Any = None, **_: Any) -> None:
     serve_health_in_thread(
         settings.worker_metrics_host, settings.worker_metrics_port, checks, draining=draining
     )
-    threading.Thread(target=run_scheduler, args=(_stop,), name="webhook-scheduler", daemon=True).start()
+    threading.Thread(
+        target=run_scheduler, args=(_stop,), name="webhook-scheduler", daemon=True
+    ).start()
 
 
 @signals.worker_shutting_down.connect

@@ -25,7 +25,9 @@ class MessageGone(Exception):
 
 
 class ChatClient:
-    def __init__(self, base_url: str, token: str, *, attempts: int = 8, timeout: float = 10.0) -> None:
+    def __init__(
+        self, base_url: str, token: str, *, attempts: int = 8, timeout: float = 10.0
+    ) -> None:
         self.http = httpx.Client(
             base_url=base_url, timeout=timeout, headers={"Authorization": f"Bearer {token}"}
         )

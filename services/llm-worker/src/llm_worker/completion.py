@@ -84,7 +84,11 @@ def classify(exc: Exception) -> dict[str, Any]:
     if isinstance(exc, openai.RateLimitError):
         if _is_quota(exc):
             return _error("provider_quota", "The model provider's quota is used up.", False)
-        return _error("provider_rate_limited", "The model provider is rate limiting us; try again later.", True)
+        return _error(
+            "provider_rate_limited",
+            "The model provider is rate limiting us; try again later.",
+            True,
+        )
     if isinstance(exc, openai.APITimeoutError):
         return _error("provider_timeout", "The model stopped answering.", True)
     if isinstance(exc, openai.APIConnectionError):
@@ -93,24 +97,37 @@ def classify(exc: Exception) -> dict[str, Any]:
         if exc.status_code >= 500:
             return _error("provider_error", f"The model provider failed ({exc.status_code}).", True)
         detail = exc.message if isinstance(exc.message, str) else ""
-        return _error("provider_rejected", f"The model provider refused the request ({exc.status_code}). {detail}".strip(), False)
+        return _error(
+            "provider_rejected",
+            f"The model provider refused the request ({exc.status_code}). {detail}".strip(),
+            False,
+        )
     return _error("generation_failed", "The answer could not be generated.", True)
 
 
 def _is_quota(exc: openai.APIStatusError) -> bool:
     body = exc.body if isinstance(exc.body, dict) else {}
-    code = body.get("code") or (body.get("error") or {}).get("code") if isinstance(body, dict) else None
+    code = (
+        body.get("code") or (body.get("error") or {}).get("code")
+        if isinstance(body, dict)
+        else None
+    )
     return code == "insufficient_quota" or "insufficient_quota" in str(exc)
 
 
 def stream_once(
-    client: openai.OpenAI, job: Job, inflight: InFlight, gen: Generation, outcome: Outcome, started: float
+    client: openai.OpenAI,
+    job: Job,
+    inflight: InFlight,
+    gen: Generation,
+    outcome: Outcome,
+    started: float,
 ) -> None:
     """One call to the provider; raises TransientBeforeFirstToken when a retry is worth it."""
     try:
-        stream = client.chat.completions.create(
+        stream = client.chat.completions.create(  # type: ignore[call-overload]
             model=job.model,
-            messages=job.messages,  # type: ignore[arg-type]
+            messages=job.messages,
             stream=True,
             stream_options={"include_usage": True},
         )
@@ -144,7 +161,9 @@ def stream_once(
                     outcome.finished = True
 
 
-def run_provider(client: openai.OpenAI, job: Job, inflight: InFlight, gen: Generation, outcome: Outcome) -> None:
+def run_provider(
+    client: openai.OpenAI, job: Job, inflight: InFlight, gen: Generation, outcome: Outcome
+) -> None:
     started = time.monotonic()
     delay = 1.0
     for attempt in range(PROVIDER_RETRIES + 1):
@@ -172,7 +191,9 @@ def run_provider(client: openai.OpenAI, job: Job, inflight: InFlight, gen: Gener
         if gen.cancelled.is_set():
             outcome.cancelled = True
         elif not outcome.finished:
-            outcome.error = _error("provider_stream_incomplete", "The model's answer was cut off.", True)
+            outcome.error = _error(
+                "provider_stream_incomplete", "The model's answer was cut off.", True
+            )
         return
 
 
@@ -200,7 +221,9 @@ def generate(
             return "skipped", None
         outcome = Outcome()
         if deliveries > MAX_DELIVERIES:
-            outcome.error = _error("too_many_attempts", "The answer failed repeatedly; try again.", True)
+            outcome.error = _error(
+                "too_many_attempts", "The answer failed repeatedly; try again.", True
+            )
         else:
             if deliveries > 1:
                 metrics.RETRIES.labels("redelivered").inc()

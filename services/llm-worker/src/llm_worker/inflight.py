@@ -51,7 +51,9 @@ class InFlight:
         self._thread = threading.Thread(target=self._run, name="answer-writer", daemon=True)
         self._thread.start()
 
-    def acquire(self, message_id: uuid.UUID, wait_seconds: float = LEASE_SECONDS + 2) -> Generation | None:
+    def acquire(
+        self, message_id: uuid.UUID, wait_seconds: float = LEASE_SECONDS + 2
+    ) -> Generation | None:
         """Take the answer's lease, waiting out a dead holder's; None if a live copy holds it."""
         token = f"{self.worker_id}:{uuid.uuid4().hex}"
         lease = answers.lease_key(message_id)
@@ -60,7 +62,9 @@ class InFlight:
             if time.monotonic() >= deadline:
                 return None
             time.sleep(0.25)
-        self.redis.set(answers.heartbeat_key(message_id), int(time.time()), ex=HEARTBEAT_KEEP_SECONDS)
+        self.redis.set(
+            answers.heartbeat_key(message_id), int(time.time()), ex=HEARTBEAT_KEEP_SECONDS
+        )
         generation = Generation(message_id, answers.stream_key(message_id), lease_token=token)
         with self._lock:
             self._active[message_id] = generation

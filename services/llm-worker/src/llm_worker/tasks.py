@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
 from functools import cache
 from typing import Any
 
-import httpx
+import httpx2
 import openai
 from celery import Task
 from redis import Redis
@@ -18,20 +19,25 @@ from llm_worker.completion import Job, generate, report
 from llm_worker.config import settings
 from llm_worker.inflight import InFlight
 
+log = logging.getLogger(__name__)
 CALLBACK_RETRY_SECONDS = 15
 CALLBACK_RETRIES = 20
 
 
 @cache
 def _llm() -> openai.OpenAI:
+    # the SDK is built on httpx2: its own client class, sized for every generation at once
+    timeout = httpx2.Timeout(settings.llm_timeout, connect=10.0)
     return openai.OpenAI(
         api_key=settings.openai_api_key or "not-needed",
         base_url=settings.base_url,
         max_retries=0,
-        timeout=httpx.Timeout(settings.llm_timeout, connect=10.0),
-        http_client=httpx.Client(
-            limits=httpx.Limits(max_connections=settings.concurrency + 10, max_keepalive_connections=100),
-            timeout=httpx.Timeout(settings.llm_timeout, connect=10.0),
+        timeout=timeout,
+        http_client=openai.DefaultHttpxClient(
+            timeout=timeout,
+            limits=httpx2.Limits(
+                max_connections=settings.concurrency + 10, max_keepalive_connections=100
+            ),
         ),
     )
 
@@ -57,7 +63,7 @@ def readiness_checks() -> dict[str, Any]:
 
 @app.task(name="llm.generate_answer", bind=True, max_retries=CALLBACK_RETRIES)
 def generate_answer(
-    self: Task,  # type: ignore[type-arg]
+    self: Task,
     message_id: str,
     generation: int,
     model: str,
@@ -72,7 +78,10 @@ def generate_answer(
             status, unsent = report(_chat(), uuid.UUID(message_id), outcome, _redis())
         else:
             job = Job(uuid.UUID(message_id), generation, model, messages)
-            status, unsent = generate(job, llm=_llm(), chat=_chat(), redis=_redis(), inflight=_inflight())
+            status, unsent = generate(
+                job, llm=_llm(), chat=_chat(), redis=_redis(), inflight=_inflight()
+            )
+        log.info("answer %s", status, extra={"status": status})
         if unsent is not None:
             raise self.retry(
                 kwargs={**self.request.kwargs, "outcome": unsent}, countdown=CALLBACK_RETRY_SECONDS

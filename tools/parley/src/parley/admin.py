@@ -29,8 +29,13 @@ async def create_superuser(email: str, username: str, password: str) -> None:
     try:
         async with db.session() as session:
             await create_user(
-                passwords, session, email=data.email, username=data.username,
-                password=data.password, is_staff=True, is_email_confirmed=True,
+                passwords,
+                session,
+                email=data.email,
+                username=data.username,
+                password=data.password,
+                is_staff=True,
+                is_email_confirmed=True,
             )
     except FieldErrors as exc:
         raise ValueError("; ".join(m for ms in exc.errors.values() for m in ms)) from None

@@ -125,13 +125,26 @@ class ModelServer:
                 return  # "drop": the stream ends without [DONE]
             if index and b.token_delay:
                 await asyncio.sleep(b.token_delay)
-            yield _sse(_chunk(chunk_id, model, {"content": token} if index else
-                              {"role": "assistant", "content": token}))
+            yield _sse(
+                _chunk(
+                    chunk_id,
+                    model,
+                    {"content": token} if index else {"role": "assistant", "content": token},
+                )
+            )
         yield _sse(_chunk(chunk_id, model, {}, finish="stop"))
         if (body.get("stream_options") or {}).get("include_usage"):
             usage = _usage(body, text)
-            yield _sse({"id": chunk_id, "object": "chat.completion.chunk", "created": int(time.time()),
-                        "model": model, "choices": [], "usage": usage})
+            yield _sse(
+                {
+                    "id": chunk_id,
+                    "object": "chat.completion.chunk",
+                    "created": int(time.time()),
+                    "model": model,
+                    "choices": [],
+                    "usage": usage,
+                }
+            )
         yield b"data: [DONE]\n\n"
 
 
@@ -144,7 +157,9 @@ def _sse(payload: dict[str, Any]) -> bytes:
     return f"data: {json.dumps(payload)}\n\n".encode()
 
 
-def _chunk(chunk_id: str, model: str, delta: dict[str, str], finish: str | None = None) -> dict[str, Any]:
+def _chunk(
+    chunk_id: str, model: str, delta: dict[str, str], finish: str | None = None
+) -> dict[str, Any]:
     return {
         "id": chunk_id,
         "object": "chat.completion.chunk",
@@ -157,7 +172,11 @@ def _chunk(chunk_id: str, model: str, delta: dict[str, str], finish: str | None 
 def _usage(body: dict[str, Any], text: str) -> dict[str, int]:
     prompt = sum(len(str(m.get("content", "")).split()) for m in body.get("messages", []))
     completion = len(tokens(text))
-    return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
+    return {
+        "prompt_tokens": prompt,
+        "completion_tokens": completion,
+        "total_tokens": prompt + completion,
+    }
 
 
 def _completion(model: str, text: str, body: dict[str, Any]) -> dict[str, Any]:
@@ -166,7 +185,9 @@ def _completion(model: str, text: str, body: dict[str, Any]) -> dict[str, Any]:
         "object": "chat.completion",
         "created": int(time.time()),
         "model": model,
-        "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}],
+        "choices": [
+            {"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}
+        ],
         "usage": _usage(body, text),
     }
 

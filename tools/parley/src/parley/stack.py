@@ -31,8 +31,18 @@ class Ports:
     gateway: int
 
     def __getattr__(self, name: str) -> int:
-        offsets = {"auth": 1, "chat": 2, "llm_worker": 3, "mailer": 4, "model": 5,
-                   "mail_http": 6, "smtp": 7, "redis": 8, "gateway_metrics": 9, "chat_worker": 10}
+        offsets = {
+            "auth": 1,
+            "chat": 2,
+            "llm_worker": 3,
+            "mailer": 4,
+            "model": 5,
+            "mail_http": 6,
+            "smtp": 7,
+            "redis": 8,
+            "gateway_metrics": 9,
+            "chat_worker": 10,
+        }
         if name in offsets:
             return self.gateway + offsets[name]
         raise AttributeError(name)
@@ -75,41 +85,113 @@ def plan(env: dict[str, str] | None = None) -> tuple[list[Proc], dict[str, str]]
     if not env.get("SMTP_HOST"):
         env.update(SMTP_HOST="127.0.0.1", SMTP_PORT=str(ports.smtp), SMTP_TLS="none")
         env["PARLEY_DEV_MAIL_URL"] = f"http://127.0.0.1:{ports.mail_http}"
-        procs.append(Proc(
-            "mailcatcher",
-            [PY, "-m", "parley.mailcatcher", "--smtp-port", str(ports.smtp),
-             "--http-port", str(ports.mail_http), "--dir", str(data_dir / "mail")],
-            ready_url=f"http://127.0.0.1:{ports.mail_http}/dev/mail/api",
-        ))
+        procs.append(
+            Proc(
+                "mailcatcher",
+                [
+                    PY,
+                    "-m",
+                    "parley.mailcatcher",
+                    "--smtp-port",
+                    str(ports.smtp),
+                    "--http-port",
+                    str(ports.mail_http),
+                    "--dir",
+                    str(data_dir / "mail"),
+                ],
+                ready_url=f"http://127.0.0.1:{ports.mail_http}/dev/mail/api",
+            )
+        )
     if not env.get("OPENAI_API_KEY") and not env.get("OPENAI_BASE_URL"):
         env["OPENAI_BASE_URL"] = f"http://127.0.0.1:{ports.model}/v1"
         env.setdefault("PARLEY_MODELS", "parley-demo")
-        procs.append(Proc(
-            "demo-model", [PY, "-m", "parley.model_server", "--port", str(ports.model)],
-            ready_url=f"http://127.0.0.1:{ports.model}/v1/models",
-        ))
+        procs.append(
+            Proc(
+                "demo-model",
+                [PY, "-m", "parley.model_server", "--port", str(ports.model)],
+                ready_url=f"http://127.0.0.1:{ports.model}/v1/models",
+            )
+        )
 
     def uvicorn(module: str, port: int, bind: str = "127.0.0.1") -> list[str]:
-        return [PY, "-m", "uvicorn", f"{module}:app", "--host", bind, "--port", str(port),
-                "--no-access-log", "--timeout-graceful-shutdown", "10"]
+        return [
+            PY,
+            "-m",
+            "uvicorn",
+            f"{module}:app",
+            "--host",
+            bind,
+            "--port",
+            str(port),
+            "--no-access-log",
+            "--timeout-graceful-shutdown",
+            "10",
+        ]
 
     procs += [
-        Proc("auth", uvicorn("auth_service.main", ports.auth),
-             ready_url=f"http://127.0.0.1:{ports.auth}/readyz"),
-        Proc("chat", uvicorn("chat_service.main", ports.chat),
-             ready_url=f"http://127.0.0.1:{ports.chat}/readyz"),
-        Proc("llm-worker",
-             [PY, "-m", "celery", "-A", "llm_worker.celery_app", "worker", "-Q", "llm", "-P", "threads",
-              "-c", env.get("LLM_WORKER_CONCURRENCY", "200"), "-n", f"llm-{ports.gateway}@%h",
-              "--without-gossip", "--without-mingle", "--loglevel", "INFO"],
-             ready_url=f"http://127.0.0.1:{ports.llm_worker}/readyz"),
-        Proc("chat-worker",
-             [PY, "-m", "celery", "-A", "chat_service.worker", "worker", "-Q", "webhooks", "-P", "threads",
-              "-c", "20", "-n", f"webhooks-{ports.gateway}@%h", "--without-gossip", "--without-mingle",
-              "--loglevel", "INFO"],
-             ready_url=f"http://127.0.0.1:{ports.chat_worker}/readyz"),
+        Proc(
+            "auth",
+            uvicorn("auth_service.main", ports.auth),
+            ready_url=f"http://127.0.0.1:{ports.auth}/readyz",
+        ),
+        Proc(
+            "chat",
+            uvicorn("chat_service.main", ports.chat),
+            ready_url=f"http://127.0.0.1:{ports.chat}/readyz",
+        ),
+        Proc(
+            "llm-worker",
+            [
+                PY,
+                "-m",
+                "celery",
+                "-A",
+                "llm_worker.celery_app",
+                "worker",
+                "-Q",
+                "llm",
+                "-P",
+                "threads",
+                "-c",
+                env.get("LLM_WORKER_CONCURRENCY", "200"),
+                "-n",
+                f"llm-{ports.gateway}@%h",
+                "--without-gossip",
+                "--without-mingle",
+                "--loglevel",
+                "INFO",
+            ],
+            ready_url=f"http://127.0.0.1:{ports.llm_worker}/readyz",
+        ),
+        Proc(
+            "chat-worker",
+            [
+                PY,
+                "-m",
+                "celery",
+                "-A",
+                "chat_service.worker",
+                "worker",
+                "-Q",
+                "webhooks",
+                "-P",
+                "threads",
+                "-c",
+                "20",
+                "-n",
+                f"webhooks-{ports.gateway}@%h",
+                "--without-gossip",
+                "--without-mingle",
+                "--loglevel",
+                "INFO",
+            ],
+            ready_url=f"http://127.0.0.1:{ports.chat_worker}/readyz",
+        ),
         Proc("mailer", [PY, "-m", "mailer"], ready_url=f"http://127.0.0.1:{ports.mailer}/readyz"),
-        Proc("gateway", uvicorn("gateway.main", ports.gateway, host),
-             ready_url=f"http://127.0.0.1:{ports.gateway}/readyz"),
+        Proc(
+            "gateway",
+            uvicorn("gateway.main", ports.gateway, host),
+            ready_url=f"http://127.0.0.1:{ports.gateway}/readyz",
+        ),
     ]
     return procs, env

@@ -44,7 +44,9 @@ class Running:
 
 
 class Supervisor:
-    def __init__(self, procs: list[Proc], env: dict[str, str], *, colour: bool | None = None) -> None:
+    def __init__(
+        self, procs: list[Proc], env: dict[str, str], *, colour: bool | None = None
+    ) -> None:
         self.running = [Running(p) for p in procs]
         self.env = env
         # `<data dir>/run/<name>.pid`, for operators (and tests) that need to signal one process
@@ -111,7 +113,9 @@ class Supervisor:
             if time.monotonic() - r.started_at > 60:
                 backoff = 1.0
             r.restarts += 1
-            self.say("parley", f"{r.proc.name} exited with code {code}; restarting in {backoff:.0f}s")
+            self.say(
+                "parley", f"{r.proc.name} exited with code {code}; restarting in {backoff:.0f}s"
+            )
             try:
                 await asyncio.wait_for(self.stopping.wait(), backoff)
                 return
@@ -148,8 +152,11 @@ class Supervisor:
         try:
             await self._wait_ready(ready_timeout)
             if not self.stopping.is_set():
-                self.say("parley", f"Parley is ready at {url} (in {time.monotonic() - started:.1f}s). "
-                                   "Press Ctrl-C to stop.")
+                self.say(
+                    "parley",
+                    f"Parley is ready at {url} (in {time.monotonic() - started:.1f}s). "
+                    "Press Ctrl-C to stop.",
+                )
             await self.stopping.wait()
         except TimeoutError as exc:
             self.say("parley", str(exc))

@@ -1,20 +1,28 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response, status
 
 from chat_service.dependencies import Caller, RuntimeDep, SessionDep
 from chat_service.dialogs import repository as repo
 from chat_service.dialogs import service
-from chat_service.dialogs.schemas import DialogCreate, DialogCreated, DialogPage, DialogPublic, DialogUpdate
+from chat_service.dialogs.schemas import (
+    DialogCreate,
+    DialogCreated,
+    DialogPage,
+    DialogPublic,
+    DialogUpdate,
+)
 from chat_service.messages.schemas import MessagePublic
 from chat_service.pagination import decode_cursor, encode_cursor
 from kit.db import utcnow
 
 router = APIRouter(prefix="/api/dialogs", tags=["dialogs"])
-NOT_FOUND = {404: {"description": "No such dialog (or not yours)."}}
+NOT_FOUND: dict[int | str, dict[str, Any]] = {
+    404: {"description": "No such dialog (or not yours)."}
+}
 
 
 @router.get("", response_model=DialogPage)
@@ -28,7 +36,9 @@ async def list_dialogs(
     """The caller's dialogs, most recently active first."""
     after = decode_cursor(cursor) if cursor else None
     rows = await repo.page(session, caller.user_id, after, limit + 1, q)
-    next_cursor = encode_cursor(rows[limit - 1].updated_at, rows[limit - 1].id) if len(rows) > limit else None
+    next_cursor = (
+        encode_cursor(rows[limit - 1].updated_at, rows[limit - 1].id) if len(rows) > limit else None
+    )
     return DialogPage(data=[DialogPublic.of(d) for d in rows[:limit]], next_cursor=next_cursor)
 
 
@@ -55,7 +65,11 @@ async def get_dialog(dialog_id: uuid.UUID, caller: Caller, session: SessionDep) 
 
 @router.patch("/{dialog_id}", response_model=DialogPublic, responses=NOT_FOUND)
 async def update_dialog(
-    dialog_id: uuid.UUID, data: DialogUpdate, caller: Caller, runtime: RuntimeDep, session: SessionDep
+    dialog_id: uuid.UUID,
+    data: DialogUpdate,
+    caller: Caller,
+    runtime: RuntimeDep,
+    session: SessionDep,
 ) -> DialogPublic:
     """Rename a dialog or change its model."""
     dialog = await repo.owned_dialog(session, dialog_id, caller.user_id)

@@ -9,7 +9,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from chat_service.models import Dialog
 
 
-async def owned_dialog(session: AsyncSession, dialog_id: uuid.UUID, user_id: uuid.UUID) -> Dialog | None:
+async def owned_dialog(
+    session: AsyncSession, dialog_id: uuid.UUID, user_id: uuid.UUID
+) -> Dialog | None:
     dialog = await session.get(Dialog, dialog_id)
     return dialog if dialog is not None and dialog.user_id == user_id else None
 

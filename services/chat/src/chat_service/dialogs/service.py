@@ -42,5 +42,7 @@ async def create_dialog(
     await session.flush()
     message = None
     if data.message_text is not None:
-        message = await messages.post_message(runtime, session, caller, dialog, data.message_text, None)
+        message = await messages.post_message(
+            runtime, session, caller, dialog, data.message_text, None
+        )
     return dialog, message

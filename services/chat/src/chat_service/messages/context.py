@@ -13,7 +13,9 @@ def estimate_tokens(text: str) -> int:
     return (len(text) + 3) // 4 + PER_MESSAGE_TOKENS
 
 
-def build(system_prompt: str, history: list[Message], text: str, budget: int) -> list[dict[str, str]]:
+def build(
+    system_prompt: str, history: list[Message], text: str, budget: int
+) -> list[dict[str, str]]:
     """`history` is oldest first; the newest exchanges that fit the budget are kept."""
     used = estimate_tokens(system_prompt) + estimate_tokens(text)
     kept: list[Message] = []

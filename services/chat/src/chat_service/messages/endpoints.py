@@ -10,7 +10,13 @@ from chat_service.dialogs import repository as dialogs_repo
 from chat_service.dialogs.service import DialogNotFound
 from chat_service.messages import repository as repo
 from chat_service.messages import service
-from chat_service.messages.schemas import AnswerIn, MessageCreate, MessagePage, MessagePublic, StartIn
+from chat_service.messages.schemas import (
+    AnswerIn,
+    MessageCreate,
+    MessagePage,
+    MessagePublic,
+    StartIn,
+)
 from chat_service.pagination import decode_cursor, encode_cursor
 
 router = APIRouter(tags=["messages"])
@@ -34,7 +40,9 @@ async def list_messages(
     if len(rows) > limit:
         oldest = rows[limit - 1]
         next_cursor = encode_cursor(oldest.created_at, oldest.id)
-    return MessagePage(data=[MessagePublic.of(m) for m in reversed(rows[:limit])], next_cursor=next_cursor)
+    return MessagePage(
+        data=[MessagePublic.of(m) for m in reversed(rows[:limit])], next_cursor=next_cursor
+    )
 
 
 @router.post(
@@ -74,9 +82,15 @@ async def get_message(message_id: uuid.UUID, caller: Caller, session: SessionDep
     return MessagePublic.of(message)
 
 
-@router.post("/api/messages/{message_id}/cancel", status_code=status.HTTP_202_ACCEPTED,
-             response_model=MessagePublic, responses={404: {}, 409: {}})
-async def cancel(message_id: uuid.UUID, caller: Caller, runtime: RuntimeDep, session: SessionDep) -> MessagePublic:
+@router.post(
+    "/api/messages/{message_id}/cancel",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=MessagePublic,
+    responses={404: {}, 409: {}},
+)
+async def cancel(
+    message_id: uuid.UUID, caller: Caller, runtime: RuntimeDep, session: SessionDep
+) -> MessagePublic:
     """Stop generating; the partial answer is kept and the status becomes `cancelled`."""
     message = await repo.owned_message(session, message_id, caller.user_id)
     if message is None:
@@ -84,14 +98,22 @@ async def cancel(message_id: uuid.UUID, caller: Caller, runtime: RuntimeDep, ses
     return MessagePublic.of(await service.cancel(runtime, session, message))
 
 
-@router.post("/api/messages/{message_id}/regenerate", status_code=status.HTTP_202_ACCEPTED,
-             response_model=MessagePublic, responses={404: {}, 409: {}, 503: {}})
+@router.post(
+    "/api/messages/{message_id}/regenerate",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=MessagePublic,
+    responses={404: {}, 409: {}, 503: {}},
+)
 async def regenerate(
     message_id: uuid.UUID, caller: Caller, runtime: RuntimeDep, session: SessionDep
 ) -> MessagePublic:
     """Generate a new answer that replaces the old one."""
     message = await repo.owned_message(session, message_id, caller.user_id)
-    dialog = await dialogs_repo.owned_dialog(session, message.dialog_id, caller.user_id) if message else None
+    dialog = (
+        await dialogs_repo.owned_dialog(session, message.dialog_id, caller.user_id)
+        if message
+        else None
+    )
     if message is None or dialog is None:
         raise service.MessageNotFound()
     return MessagePublic.of(await service.regenerate(runtime, session, dialog, message))

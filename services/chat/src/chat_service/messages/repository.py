@@ -9,7 +9,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from chat_service.models import IdempotencyKey, Message, MessageStatus
 
 
-async def owned_message(session: AsyncSession, message_id: uuid.UUID, user_id: uuid.UUID) -> Message | None:
+async def owned_message(
+    session: AsyncSession, message_id: uuid.UUID, user_id: uuid.UUID
+) -> Message | None:
     message = await session.get(Message, message_id)
     return message if message is not None and message.user_id == user_id else None
 
@@ -35,7 +37,10 @@ async def recent_exchanges(
 
 
 async def page(
-    session: AsyncSession, dialog_id: uuid.UUID, before: tuple[datetime, uuid.UUID] | None, limit: int
+    session: AsyncSession,
+    dialog_id: uuid.UUID,
+    before: tuple[datetime, uuid.UUID] | None,
+    limit: int,
 ) -> list[Message]:
     """Up to `limit` messages older than `before`, newest first."""
     query = select(Message).where(Message.dialog_id == dialog_id)
@@ -60,7 +65,9 @@ async def count_by_user(session: AsyncSession, user_id: uuid.UUID) -> int:
 async def idempotent_message(session: AsyncSession, user_id: uuid.UUID, key: str) -> Message | None:
     record = (
         await session.exec(
-            select(IdempotencyKey).where(IdempotencyKey.user_id == user_id, IdempotencyKey.key == key)
+            select(IdempotencyKey).where(
+                IdempotencyKey.user_id == user_id, IdempotencyKey.key == key
+            )
         )
     ).first()
     return await session.get(Message, record.message_id) if record else None

@@ -7,6 +7,7 @@ outbox for webhooks, so stream readers, pollers and webhook receivers see the sa
 
 from __future__ import annotations
 
+import logging
 import time
 import uuid
 from typing import Any
@@ -26,6 +27,8 @@ from kit.db import after_commit, utcnow
 from kit.errors import Conflict, Forbidden, NotFound, ServiceUnavailable
 from kit.jwt import AccessClaims
 from kit.outbox import add_event
+
+log = logging.getLogger(__name__)
 
 
 class MessageNotFound(NotFound):
@@ -70,6 +73,7 @@ async def enqueue(runtime: Runtime, job: dict[str, Any]) -> None:
         raise ServiceUnavailable(
             "The answer queue is unavailable; try again shortly.", code="queue_unavailable"
         ) from exc
+    log.info("answer job queued", extra={"message_id": job["message_id"]})
 
 
 async def post_message(
@@ -98,10 +102,16 @@ async def post_message(
     if idempotency_key is not None:
         try:
             async with session.begin_nested():
-                session.add(IdempotencyKey(user_id=caller.user_id, key=idempotency_key, message_id=message.id))
+                session.add(
+                    IdempotencyKey(
+                        user_id=caller.user_id, key=idempotency_key, message_id=message.id
+                    )
+                )
         except IntegrityError:
             # the same key raced us in another request: that one's message is the answer
-            raise Conflict("A request with this Idempotency-Key is in progress.", code="idempotency_conflict") from None
+            raise Conflict(
+                "A request with this Idempotency-Key is in progress.", code="idempotency_conflict"
+            ) from None
     await enqueue(runtime, await job_for(runtime, session, dialog, message))
     return message
 
@@ -129,8 +139,12 @@ async def _end(runtime: Runtime, session: AsyncSession, message: Message) -> Non
         add_event(
             session,
             f"chat.message_{message.status}",
-            {"message_id": str(message.id), "dialog_id": str(message.dialog_id),
-             "user_id": str(message.user_id), "message": public},
+            {
+                "message_id": str(message.id),
+                "dialog_id": str(message.dialog_id),
+                "user_id": str(message.user_id),
+                "message": public,
+            },
         )
 
     async def write() -> None:
@@ -139,7 +153,9 @@ async def _end(runtime: Runtime, session: AsyncSession, message: Message) -> Non
     after_commit(session, write)
 
 
-async def start_generation(session: AsyncSession, message_id: uuid.UUID, generation: int) -> Message:
+async def start_generation(
+    session: AsyncSession, message_id: uuid.UUID, generation: int
+) -> Message:
     """The worker begins (or, after a crash, begins again) an answer; 409 once it has ended."""
     message = await _current(session, message_id, generation)
     if MessageStatus(message.status).terminal:
@@ -164,6 +180,7 @@ async def record_answer(
     session.add(message)
     await session.flush()
     await _end(runtime, session, message)
+    log.info("answer stored: %s", message.status, extra={"message_id": message.id})
     return message
 
 
@@ -212,7 +229,11 @@ async def reap(runtime: Runtime, session: AsyncSession) -> int:
             continue
         message.status = MessageStatus.failed
         message.answer_text = await answers.partial_text(runtime.redis, message.id)
-        message.error = {"code": "worker_lost", "message": "The answer stopped; try again.", "retryable": True}
+        message.error = {
+            "code": "worker_lost",
+            "message": "The answer stopped; try again.",
+            "retryable": True,
+        }
         message.completed_at = utcnow()
         session.add(message)
         await session.flush()

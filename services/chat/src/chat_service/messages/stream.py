@@ -13,16 +13,15 @@ import re
 import time
 import uuid
 from collections.abc import AsyncIterator
-from typing import Annotated
+from typing import Annotated, cast
 
 from fastapi import APIRouter, Header
-from redis.exceptions import RedisError
 from prometheus_client import Gauge
+from redis.exceptions import RedisError
 from starlette.responses import StreamingResponse
 
 from chat_service.answers import sse_event
 from chat_service.dependencies import Caller, RuntimeDep
-from chat_service.messages import repository as repo
 from chat_service.messages.schemas import MessagePublic
 from chat_service.messages.service import MessageNotFound
 from chat_service.models import Message, MessageStatus
@@ -37,7 +36,9 @@ OPEN_STREAMS = Gauge("parley_sse_open_streams", "Answer streams (SSE) open now."
 ENTRY_ID = re.compile(r"^\d+-\d+$")
 
 
-async def _load(runtime: Runtime, message_id: uuid.UUID, user_id: uuid.UUID | None = None) -> Message | None:
+async def _load(
+    runtime: Runtime, message_id: uuid.UUID, user_id: uuid.UUID | None = None
+) -> Message | None:
     async with runtime.db.session() as session:
         message = await session.get(Message, message_id)
     if message is None or (user_id is not None and message.user_id != user_id):
@@ -89,7 +90,10 @@ async def events(
     try:
         while True:
             try:
-                batch = await runtime.stream_redis.xread({key: last_id}, count=200, block=block_ms)
+                batch = cast(
+                    list[tuple[bytes, list[tuple[bytes, dict[bytes, bytes]]]]],
+                    await runtime.stream_redis.xread({key: last_id}, count=200, block=block_ms),
+                )
             except RedisError as exc:
                 # end the response; the client reconnects with Last-Event-ID and loses nothing
                 log.warning("answer stream read failed: %s", exc)
@@ -131,7 +135,9 @@ async def stream_answer(
         raise MessageNotFound()
     headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
     if MessageStatus(message.status).terminal:
-        return StreamingResponse(iter([_final(message)]), media_type="text/event-stream", headers=headers)
+        return StreamingResponse(
+            iter([_final(message)]), media_type="text/event-stream", headers=headers
+        )
     slots = StreamSlots(runtime, caller.user_id)
     await slots.take()
     start = last_event_id if last_event_id and ENTRY_ID.match(last_event_id) else "0-0"

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from fastapi import APIRouter, Response, status
 
@@ -9,17 +10,25 @@ from chat_service.webhooks import service
 from chat_service.webhooks.schemas import DeliveryList, WebhookCreate, WebhookCreated, WebhookList
 
 router = APIRouter(prefix="/api/webhooks", tags=["webhooks"])
-NOT_FOUND = {404: {"description": "No such webhook (or not yours)."}}
+NOT_FOUND: dict[int | str, dict[str, Any]] = {
+    404: {"description": "No such webhook (or not yours)."}
+}
 
 
 @router.get("", response_model=WebhookList)
 async def list_webhooks(caller: Caller, session: SessionDep) -> WebhookList:
     """The caller's webhook endpoints."""
-    return WebhookList(data=[service.public(e) for e in await service.list_for(session, caller.user_id)])
+    return WebhookList(
+        data=[service.public(e) for e in await service.list_for(session, caller.user_id)]
+    )
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, response_model=WebhookCreated,
-             responses={409: {}, 422: {}})
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=WebhookCreated,
+    responses={409: {}, 422: {}},
+)
 async def create_webhook(
     data: WebhookCreate, caller: Caller, runtime: RuntimeDep, session: SessionDep
 ) -> WebhookCreated:
@@ -35,7 +44,9 @@ async def delete_webhook(webhook_id: uuid.UUID, caller: Caller, session: Session
 
 
 @router.get("/{webhook_id}/deliveries", response_model=DeliveryList, responses=NOT_FOUND)
-async def list_deliveries(webhook_id: uuid.UUID, caller: Caller, session: SessionDep) -> DeliveryList:
+async def list_deliveries(
+    webhook_id: uuid.UUID, caller: Caller, session: SessionDep
+) -> DeliveryList:
     """The latest deliveries to this endpoint, each with its attempts."""
     endpoint = await service.owned(session, webhook_id, caller.user_id)
     return DeliveryList(data=await service.deliveries(session, endpoint))

@@ -12,7 +12,9 @@ ALL_EVENTS: list[EventType] = ["message.completed", "message.failed"]
 
 class WebhookCreate(BaseModel):
     url: Annotated[str, Field(min_length=1, max_length=2000)]
-    events: Annotated[list[EventType], Field(min_length=1)] = Field(default_factory=lambda: list(ALL_EVENTS))
+    events: Annotated[list[EventType], Field(min_length=1)] = Field(
+        default_factory=lambda: list(ALL_EVENTS)
+    )
 
 
 class WebhookPublic(BaseModel):

@@ -31,10 +31,14 @@ def _retry_after(response: httpx.Response) -> float | None:
     return float(value) if value.isdigit() else None
 
 
-def post(url: str, secret: str, delivery_id: str, payload: bytes, *, timeout: float, allow_private: bool) -> Result:
+def post(
+    url: str, secret: str, delivery_id: str, payload: bytes, *, timeout: float, allow_private: bool
+) -> Result:
     started = time.monotonic()
 
-    def done(status: int | None, error: str | None, retry_after: float | None = None, body: str = "") -> Result:
+    def done(
+        status: int | None, error: str | None, retry_after: float | None = None, body: str = ""
+    ) -> Result:
         return Result(status, error, retry_after, body, int((time.monotonic() - started) * 1000))
 
     try:
@@ -55,16 +59,23 @@ def post(url: str, secret: str, delivery_id: str, payload: bytes, *, timeout: fl
     target = httpx.URL(url).copy_with(host=address)
     extensions = {"sni_hostname": host} if scheme == "https" else {}
     try:
-        with httpx.Client(timeout=timeout, follow_redirects=False) as client, client.stream(
-            "POST", target, content=payload, headers=headers, extensions=extensions
-        ) as response:
+        with (
+            httpx.Client(timeout=timeout, follow_redirects=False) as client,
+            client.stream(
+                "POST", target, content=payload, headers=headers, extensions=extensions
+            ) as response,
+        ):
             body = b""
             for chunk in response.iter_raw():
                 body += chunk
                 if len(body) >= MAX_RESPONSE_BYTES:
                     break
-            return done(response.status_code, None, _retry_after(response),
-                        body[:MAX_RESPONSE_BYTES].decode(errors="replace"))
+            return done(
+                response.status_code,
+                None,
+                _retry_after(response),
+                body[:MAX_RESPONSE_BYTES].decode(errors="replace"),
+            )
     except httpx.TimeoutException:
         return done(None, "The receiver did not answer in time.")
     except httpx.HTTPError as exc:

@@ -41,7 +41,9 @@ def public(endpoint: WebhookEndpoint) -> WebhookPublic:
     )
 
 
-async def owned(session: AsyncSession, webhook_id: uuid.UUID, user_id: uuid.UUID) -> WebhookEndpoint:
+async def owned(
+    session: AsyncSession, webhook_id: uuid.UUID, user_id: uuid.UUID
+) -> WebhookEndpoint:
     endpoint = await session.get(WebhookEndpoint, webhook_id)
     if endpoint is None or endpoint.user_id != user_id:
         raise WebhookNotFound()
@@ -52,16 +54,24 @@ async def create(
     runtime: Runtime, session: AsyncSession, user_id: uuid.UUID, data: WebhookCreate
 ) -> WebhookCreated:
     try:
-        await addresses.resolve_async(data.url, allow_private=runtime.settings.webhook_allow_private)
+        await addresses.resolve_async(
+            data.url, allow_private=runtime.settings.webhook_allow_private
+        )
     except addresses.AddressRefused as exc:
         raise FieldErrors({"url": [str(exc)]}, code="webhook_url_refused") from None
-    count = (await session.exec(
-        select(func.count()).where(WebhookEndpoint.user_id == user_id)
-    )).one()
+    count = (
+        await session.exec(select(func.count()).where(WebhookEndpoint.user_id == user_id))
+    ).one()
     if count >= runtime.settings.webhook_max_per_user:
-        raise Conflict(f"At most {runtime.settings.webhook_max_per_user} webhooks per user.", code="webhook_limit")
+        raise Conflict(
+            f"At most {runtime.settings.webhook_max_per_user} webhooks per user.",
+            code="webhook_limit",
+        )
     endpoint = WebhookEndpoint(
-        user_id=user_id, url=data.url, events=list(dict.fromkeys(data.events)), secret=signing.new_secret()
+        user_id=user_id,
+        url=data.url,
+        events=list(dict.fromkeys(data.events)),
+        secret=signing.new_secret(),
     )
     session.add(endpoint)
     await session.flush()
@@ -70,16 +80,22 @@ async def create(
 
 async def list_for(session: AsyncSession, user_id: uuid.UUID) -> list[WebhookEndpoint]:
     rows = await session.exec(
-        select(WebhookEndpoint).where(WebhookEndpoint.user_id == user_id).order_by(col(WebhookEndpoint.created_at))
+        select(WebhookEndpoint)
+        .where(WebhookEndpoint.user_id == user_id)
+        .order_by(col(WebhookEndpoint.created_at))
     )
     return list(rows.all())
 
 
 def _payload(event_type: str, data: dict[str, Any]) -> str:
-    return json.dumps({"type": event_type, "timestamp": datetime.now(UTC).isoformat(), "data": data})
+    return json.dumps(
+        {"type": event_type, "timestamp": datetime.now(UTC).isoformat(), "data": data}
+    )
 
 
-async def queue_for_message(session: AsyncSession, message: Message, message_public: dict[str, Any]) -> None:
+async def queue_for_message(
+    session: AsyncSession, message: Message, message_public: dict[str, Any]
+) -> None:
     """In the transaction that ends a message: one delivery per subscribed endpoint."""
     event_type = f"message.{message.status}"
     endpoints = await session.exec(
@@ -90,13 +106,15 @@ async def queue_for_message(session: AsyncSession, message: Message, message_pub
     payload = _payload(event_type, {"message": message_public})
     for endpoint in endpoints.all():
         if event_type in endpoint.events:
-            session.add(WebhookDelivery(
-                id=signing.new_message_id(),
-                endpoint_id=endpoint.id,
-                event_type=event_type,
-                event_key=f"{message.id}:{message.generation}",
-                payload=payload,
-            ))
+            session.add(
+                WebhookDelivery(
+                    id=signing.new_message_id(),
+                    endpoint_id=endpoint.id,
+                    event_type=event_type,
+                    event_key=f"{message.id}:{message.generation}",
+                    payload=payload,
+                )
+            )
 
 
 async def queue_test(session: AsyncSession, endpoint: WebhookEndpoint) -> WebhookDelivery:
@@ -113,27 +131,37 @@ async def queue_test(session: AsyncSession, endpoint: WebhookEndpoint) -> Webhoo
     return delivery
 
 
-async def deliveries(session: AsyncSession, endpoint: WebhookEndpoint, limit: int = 50) -> list[DeliveryPublic]:
-    rows = (await session.exec(
-        select(WebhookDelivery)
-        .where(WebhookDelivery.endpoint_id == endpoint.id)
-        .order_by(col(WebhookDelivery.created_at).desc())
-        .limit(limit)
-    )).all()
+async def deliveries(
+    session: AsyncSession, endpoint: WebhookEndpoint, limit: int = 50
+) -> list[DeliveryPublic]:
+    rows = (
+        await session.exec(
+            select(WebhookDelivery)
+            .where(WebhookDelivery.endpoint_id == endpoint.id)
+            .order_by(col(WebhookDelivery.created_at).desc())
+            .limit(limit)
+        )
+    ).all()
     result = []
     for delivery in rows:
-        attempts = (await session.exec(
-            select(WebhookAttempt)
-            .where(WebhookAttempt.delivery_id == delivery.id)
-            .order_by(col(WebhookAttempt.attempted_at))
-        )).all()
-        result.append(DeliveryPublic(
-            id=delivery.id,
-            event_type=delivery.event_type,
-            status=delivery.status,
-            attempts=delivery.attempts,
-            next_attempt_at=delivery.next_attempt_at if delivery.status == "pending" else None,
-            created_at=delivery.created_at,
-            attempt_log=[AttemptPublic.model_validate(a, from_attributes=True) for a in attempts],
-        ))
+        attempts = (
+            await session.exec(
+                select(WebhookAttempt)
+                .where(WebhookAttempt.delivery_id == delivery.id)
+                .order_by(col(WebhookAttempt.attempted_at))
+            )
+        ).all()
+        result.append(
+            DeliveryPublic(
+                id=delivery.id,
+                event_type=delivery.event_type,
+                status=delivery.status,
+                attempts=delivery.attempts,
+                next_attempt_at=delivery.next_attempt_at if delivery.status == "pending" else None,
+                created_at=delivery.created_at,
+                attempt_log=[
+                    AttemptPublic.model_validate(a, from_attributes=True) for a in attempts
+                ],
+            )
+        )
     return result

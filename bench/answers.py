@@ -1,0 +1,508 @@
+"""Answer-path benchmarks (issue: conversations and answers), printed as a table.
+
+The whole Parley stack (`parley up`) runs pinned to core 0; this load generator and the
+OpenAI-compatible test model run on core 1, so figures compare with peers measured the same way.
+Every figure is measured against its baseline in the same run:
+
+1. first token: POST through the gateway -> first SSE delta, minus the model's own time to first
+   token when called directly; sequential and 10 concurrent users.
+2. throughput: completed (stored) answers per second, zero-delay model, 10 concurrent users.
+3. burst (SQLite and PostgreSQL): 200 new dialogs at once, answers of 40 tokens 50 ms apart; then
+   1,000 at once; completion counts, first-token p50, worker and chat RSS.
+4. scaling: a model taking 2 s per answer; answers/s with two llm-workers vs one.
+
+Run: `make bench` (or `uv run python bench/answers.py [--quick]`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests"))
+from e2e.conftest import free_port_block  # noqa: E402
+
+from kit.testing.databases import POSTGRES_URL, create_pg_database, drop_database  # noqa: E402
+from kit.testing.servers import free_port  # noqa: E402
+from parley.ports import wait_ready  # noqa: E402
+from parley.redis_server import RedisServer  # noqa: E402
+from parley.stack import Ports  # noqa: E402
+
+SYSTEM_CORE, LOAD_CORE = "0", "1"
+TOKENS_40 = " ".join(f"tok{i}" for i in range(40))
+
+
+def pct(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1))))]
+
+
+@dataclass
+class Model:
+    url: str
+    process: subprocess.Popen[bytes]
+
+    def configure(self, **behaviour: Any) -> None:
+        httpx.post(f"{self.url}/_control", json=behaviour).raise_for_status()
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(10)
+
+
+def start_model() -> Model:
+    port = free_port()
+    process = subprocess.Popen(
+        [
+            "taskset",
+            "-c",
+            LOAD_CORE,
+            sys.executable,
+            "-m",
+            "parley.model_server",
+            "--port",
+            str(port),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    wait_ready(f"{url}/v1/models", 30)
+    return Model(url, process)
+
+
+@dataclass
+class Stack:
+    url: str
+    process: subprocess.Popen[bytes]
+    env: dict[str, str]
+    redis: RedisServer
+    databases: list[str]
+    extra: list[subprocess.Popen[bytes]]
+
+    def pid(self, name: str) -> int:
+        return int((Path(self.env["PARLEY_DATA_DIR"]) / "run" / f"{name}.pid").read_text())
+
+    def rss_mb(self, name: str) -> float:
+        for line in Path(f"/proc/{self.pid(name)}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+        return float("nan")
+
+    def add_llm_worker(self, concurrency: int) -> None:
+        env = {**self.env, "LLM_WORKER_METRICS_PORT": str(free_port())}
+        self.extra.append(
+            subprocess.Popen(
+                [
+                    "taskset",
+                    "-c",
+                    SYSTEM_CORE,
+                    sys.executable,
+                    "-m",
+                    "celery",
+                    "-A",
+                    "llm_worker.celery_app",
+                    "worker",
+                    "-Q",
+                    "llm",
+                    "-P",
+                    "threads",
+                    "-c",
+                    str(concurrency),
+                    "-n",
+                    f"extra-{uuid.uuid4().hex[:6]}@%h",
+                    "--without-gossip",
+                    "--without-mingle",
+                    "--loglevel",
+                    "WARNING",
+                ],
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+        )
+        wait_ready(f"http://127.0.0.1:{env['LLM_WORKER_METRICS_PORT']}/readyz", 60)
+
+    def stop(self) -> None:
+        for process in self.extra:
+            process.terminate()
+            process.wait(30)
+        self.process.send_signal(signal.SIGINT)
+        try:
+            self.process.wait(60)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+        self.redis.stop()
+        for url in self.databases:
+            drop_database(url)
+
+
+def start_stack(model: Model, backend: str, worker_concurrency: int = 200) -> Stack:
+    tmp = Path(tempfile.mkdtemp(prefix="parley-bench-"))
+    redis = RedisServer(tmp / "redis")
+    redis.command = _pinned(redis.command)  # type: ignore[method-assign]
+    redis.start()
+    env = {
+        **os.environ,
+        "PARLEY_ENV": "testing",
+        "PARLEY_DATA_DIR": str(tmp / "data"),
+        "PARLEY_PORT": str(free_port_block()),
+        "REDIS_URL": redis.url,
+        "SMTP_HOST": "127.0.0.1",
+        "SMTP_PORT": "9",  # mail is not measured here; the mailer retries in the background
+        "OPENAI_BASE_URL": f"{model.url}/v1",
+        "OPENAI_API_KEY": "bench",
+        "PARLEY_MODELS": "parley-demo",
+        "LLM_WORKER_CONCURRENCY": str(worker_concurrency),
+        "PARLEY_SSE_MAX_PER_USER": "2000",
+        "PARLEY_LOG_LEVEL": "WARNING",
+        "PARLEY_ARGON2_MEMORY_KIB": "1024",  # accounts are set-up here, not measured
+        "PARLEY_ARGON2_TIME_COST": "1",
+        "PARLEY_UNCONFIRMED_MESSAGE_QUOTA": "1000000",  # benchmark accounts skip mail confirmation
+    }
+    databases: list[str] = []
+    if backend == "postgres":
+        databases = [create_pg_database("bench_auth"), create_pg_database("bench_chat")]
+        env["AUTH_DATABASE_URL"], env["CHAT_DATABASE_URL"] = databases
+    process = subprocess.Popen(
+        ["taskset", "-c", SYSTEM_CORE, sys.executable, "-m", "parley", "up"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{env['PARLEY_PORT']}"
+    stack = Stack(url, process, env, redis, databases, [])
+    deadline = time.monotonic() + 120
+    while True:
+        try:
+            if httpx.get(f"{url}/readyz", timeout=2).status_code == 200 and _worker_ready(env):
+                break
+        except httpx.HTTPError:
+            pass
+        if time.monotonic() > deadline:
+            stack.stop()
+            raise RuntimeError("stack did not start")
+        time.sleep(0.2)
+    return stack
+
+
+def _worker_ready(env: dict[str, str]) -> bool:
+    port = Ports(int(env["PARLEY_PORT"])).llm_worker
+    try:
+        return httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def _pinned(command: Any) -> Any:
+    def pinned() -> list[str]:
+        return ["taskset", "-c", SYSTEM_CORE, *command()]
+
+    return pinned
+
+
+# --- client side -------------------------------------------------------------------------------
+
+
+async def new_user(http: httpx.AsyncClient) -> dict[str, str]:
+    tag = uuid.uuid4().hex[:10]
+    response = await http.post(
+        "/api/auth/register",
+        json={
+            "email": f"b-{tag}@example.com",
+            "username": f"b_{tag}",
+            "password": "correct horse 42",
+        },
+        headers={"Parley-Token-Transport": "body"},
+    )
+    response.raise_for_status()
+    return {"Authorization": f"Bearer {response.json()['access_token']}"}
+
+
+async def first_delta(http: httpx.AsyncClient, auth: dict[str, str], message_id: str) -> None:
+    async with http.stream("GET", f"/api/messages/{message_id}/stream", headers=auth) as response:
+        async for line in response.aiter_lines():
+            if (
+                line.startswith("event: delta")
+                or line.startswith("event: done")
+                or line.startswith("event: error")
+            ):
+                return
+
+
+async def until_done(
+    http: httpx.AsyncClient, auth: dict[str, str], message_id: str
+) -> float | None:
+    """Seconds from now to the first delta (None if none), reading the stream until it ends."""
+    started = time.perf_counter()
+    first: float | None = None
+    async with http.stream("GET", f"/api/messages/{message_id}/stream", headers=auth) as response:
+        async for line in response.aiter_lines():
+            if first is None and line.startswith("event: delta"):
+                first = time.perf_counter() - started
+            if line.startswith("event: done") or line.startswith("event: error"):
+                return first
+    return first
+
+
+async def post_message(
+    http: httpx.AsyncClient, auth: dict[str, str], dialog_id: str, text: str
+) -> str:
+    response = await http.post(
+        f"/api/dialogs/{dialog_id}/messages", json={"message_text": text}, headers=auth
+    )
+    response.raise_for_status()
+    return str(response.json()["id"])
+
+
+async def model_ttft(model: Model, samples: int) -> list[float]:
+    body = {"model": "parley-demo", "stream": True, "messages": [{"role": "user", "content": "hi"}]}
+    times = []
+    async with httpx.AsyncClient(base_url=model.url, timeout=30) as http:
+        for _ in range(samples):
+            started = time.perf_counter()
+            async with http.stream("POST", "/v1/chat/completions", json=body) as response:
+                async for line in response.aiter_lines():
+                    if line.startswith("data:") and '"content"' in line:
+                        times.append(time.perf_counter() - started)
+                        break
+    return times
+
+
+def client(stack: Stack) -> httpx.AsyncClient:
+    limits = httpx.Limits(max_connections=2500, max_keepalive_connections=2500)
+    return httpx.AsyncClient(base_url=stack.url, timeout=120, limits=limits)
+
+
+async def bench_first_token(stack: Stack, model: Model, samples: int) -> dict[str, float]:
+    model.configure(reply="hello world", first_token_delay=0, token_delay=0)
+    direct = await model_ttft(model, samples)
+    async with client(stack) as http:
+        users = [await new_user(http) for _ in range(10)]
+        dialogs = [
+            (await http.post("/api/dialogs", json={}, headers=u)).json()["id"] for u in users
+        ]
+
+        async def one(user: dict[str, str], dialog: str) -> float:
+            started = time.perf_counter()
+            message_id = await post_message(http, user, dialog, "hi")
+            await first_delta(http, user, message_id)
+            return time.perf_counter() - started
+
+        sequential = [await one(users[0], dialogs[0]) for _ in range(samples)]
+        concurrent: list[float] = []
+
+        async def user_loop(i: int) -> None:
+            for _ in range(max(1, samples // 5)):
+                concurrent.append(await one(users[i], dialogs[i]))
+
+        await asyncio.gather(*(user_loop(i) for i in range(10)))
+    base = statistics.median(direct)
+    return {
+        "model_ttft_p50_ms": base * 1000,
+        "seq_p50_ms": (pct(sequential, 50) - base) * 1000,
+        "seq_p99_ms": (pct(sequential, 99) - base) * 1000,
+        "c10_p50_ms": (pct(concurrent, 50) - base) * 1000,
+        "c10_p99_ms": (pct(concurrent, 99) - base) * 1000,
+    }
+
+
+async def closed_loop(http: httpx.AsyncClient, users: int, seconds: float, text: str) -> float:
+    """`users` users each posting and waiting for the answer, again and again; answers/s."""
+    auths = [await new_user(http) for _ in range(users)]
+    dialogs = [(await http.post("/api/dialogs", json={}, headers=a)).json()["id"] for a in auths]
+    done = 0
+    deadline = time.perf_counter() + seconds
+
+    async def loop(auth: dict[str, str], dialog: str) -> None:
+        nonlocal done
+        while time.perf_counter() < deadline:
+            message_id = await post_message(http, auth, dialog, text)
+            await until_done(http, auth, message_id)
+            if time.perf_counter() < deadline:
+                done += 1
+
+    started = time.perf_counter()
+    await asyncio.gather(*(loop(a, d) for a, d in zip(auths, dialogs, strict=True)))
+    return done / (time.perf_counter() - started)
+
+
+async def bench_throughput(stack: Stack, model: Model, seconds: float) -> float:
+    model.configure(reply="hello world", first_token_delay=0, token_delay=0)
+    async with client(stack) as http:
+        return await closed_loop(http, 10, seconds, "hi")
+
+
+async def bench_burst(stack: Stack, model: Model, count: int, stream: bool) -> dict[str, float]:
+    model.configure(reply=TOKENS_40, first_token_delay=0, token_delay=0.05)
+    async with client(stack) as http:
+        users = [await new_user(http) for _ in range(max(1, count // 100))]
+        started = time.perf_counter()
+
+        async def one(i: int) -> tuple[str, dict[str, str], float | None]:
+            user = users[i % len(users)]
+            response = await http.post("/api/dialogs", json={"message_text": "burst"}, headers=user)
+            response.raise_for_status()
+            message_id = response.json()["message"]["id"]
+            first = await until_done(http, user, message_id) if stream else None
+            return message_id, user, (time.perf_counter() - started if first is not None else None)
+
+        results = await asyncio.gather(*(one(i) for i in range(count)), return_exceptions=True)
+        ok = [r for r in results if isinstance(r, tuple)]
+        # every posted message must end completed: check the stored state of each
+        statuses: dict[str, int] = {}
+        deadline = time.perf_counter() + 300
+        pending = [(mid, user) for mid, user, _ in ok]
+        while pending and time.perf_counter() < deadline:
+            still = []
+            for chunk in range(0, len(pending), 50):
+                batch = pending[chunk : chunk + 50]
+                replies = await asyncio.gather(
+                    *(http.get(f"/api/messages/{mid}", headers=user) for mid, user in batch)
+                )
+                for (mid, user), reply in zip(batch, replies, strict=True):
+                    status = (
+                        reply.json().get("status", "missing")
+                        if reply.status_code == 200
+                        else "missing"
+                    )
+                    if status in ("queued", "generating"):
+                        still.append((mid, user))
+                    else:
+                        statuses[status] = statuses.get(status, 0) + 1
+            pending = still
+            if pending:
+                await asyncio.sleep(0.5)
+        firsts = [f for _, _, f in ok if f is not None]
+        return {
+            "posted": len(ok),
+            "completed": statuses.get("completed", 0),
+            "other": sum(v for k, v in statuses.items() if k != "completed") + len(pending),
+            "first_token_p50_s": pct(firsts, 50) if firsts else float("nan"),
+            "seconds": time.perf_counter() - started,
+            "worker_rss_mb": stack.rss_mb("llm-worker"),
+            "chat_rss_mb": stack.rss_mb("chat"),
+        }
+
+
+async def bench_scaling(model: Model, backend: str, seconds: float) -> dict[str, float]:
+    model.configure(reply=TOKENS_40, first_token_delay=2.0, token_delay=0)
+    results = {}
+    stack = start_stack(model, backend, worker_concurrency=20)
+    try:
+        for workers in (1, 2):
+            if workers == 2:
+                stack.add_llm_worker(20)
+            async with client(stack) as http:
+                rate = await closed_loop(http, 60, seconds, "slow")
+            results[f"{workers}_worker_answers_per_s"] = rate
+    finally:
+        stack.stop()
+    return results
+
+
+async def main(quick: bool) -> None:
+    os.sched_setaffinity(0, {int(LOAD_CORE)})
+    model = start_model()
+    rows: list[tuple[str, str, str, str]] = []
+    try:
+        backends = ["sqlite"] + (["postgres"] if POSTGRES_URL else [])
+        stack = start_stack(model, "sqlite")
+        try:
+            ft = await bench_first_token(stack, model, 20 if quick else 60)
+            rows += [
+                (
+                    "first token, model's own TTFT (baseline)",
+                    f"{ft['model_ttft_p50_ms']:.1f} ms",
+                    "",
+                    "",
+                ),
+                (
+                    "first token, sequential, p50 / p99 (minus baseline)",
+                    f"{ft['seq_p50_ms']:.1f} / {ft['seq_p99_ms']:.1f} ms",
+                    "<= 20 / 60 ms",
+                    _ok(ft["seq_p50_ms"] <= 20 and ft["seq_p99_ms"] <= 60),
+                ),
+                (
+                    "first token, 10 users, p50 / p99 (minus baseline)",
+                    f"{ft['c10_p50_ms']:.1f} / {ft['c10_p99_ms']:.1f} ms",
+                    "<= 20 / 60 ms",
+                    _ok(ft["c10_p50_ms"] <= 20 and ft["c10_p99_ms"] <= 60),
+                ),
+            ]
+            tput = await bench_throughput(stack, model, 10 if quick else 20)
+            rows.append(
+                (
+                    "throughput, 10 users, zero-delay model",
+                    f"{tput:.0f} answers/s",
+                    ">= 150/s",
+                    _ok(tput >= 150),
+                )
+            )
+        finally:
+            stack.stop()
+        for backend in backends:
+            stack = start_stack(model, backend)
+            try:
+                for count, stream in ((200, True), (1000, False)) if not quick else ((200, True),):
+                    b = await bench_burst(stack, model, count, stream)
+                    target = "200/200, p50 <= 1 s" if count == 200 else "all complete"
+                    met = b["completed"] == count and (
+                        count != 200 or b["first_token_p50_s"] <= 1.0
+                    )
+                    rows.append(
+                        (
+                            f"burst {count} at once ({backend})",
+                            f"{b['completed']:.0f}/{count} completed, {b['other']:.0f} not; "
+                            f"first token p50 "
+                            f"{b['first_token_p50_s']:.2f} s; {b['seconds']:.1f} s; RSS worker "
+                            f"{b['worker_rss_mb']:.0f} MB, chat {b['chat_rss_mb']:.0f} MB",
+                            target,
+                            _ok(met),
+                        )
+                    )
+            finally:
+                stack.stop()
+        sc = await bench_scaling(model, "sqlite", 12 if quick else 24)
+        ratio = sc["2_worker_answers_per_s"] / sc["1_worker_answers_per_s"]
+        rows.append(
+            (
+                "scaling, 2 s answers, 1 vs 2 llm-workers (20 slots each)",
+                f"{sc['1_worker_answers_per_s']:.1f} -> {sc['2_worker_answers_per_s']:.1f}/s "
+                f"= {ratio:.2f}x",
+                ">= 1.8x",
+                _ok(ratio >= 1.8),
+            )
+        )
+    finally:
+        model.stop()
+    width = max(len(r[0]) for r in rows)
+    print(f"\n{'benchmark':<{width}} | measured | target | met")
+    for name, value, target, met in rows:
+        print(f"{name:<{width}} | {value} | {target} | {met}")
+
+
+def _ok(flag: bool) -> str:
+    return "yes" if flag else "NO"
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="fewer samples (smoke run)")
+    asyncio.run(main(parser.parse_args().quick))
