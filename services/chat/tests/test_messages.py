@@ -2,7 +2,9 @@ from __future__ import annotations
 
 import json
 import time
+import uuid
 from collections.abc import Callable
+from datetime import timedelta
 
 import httpx
 from redis import Redis
@@ -317,3 +319,32 @@ class TestCancelAndRegenerate:
         )
         assert stale.status_code == 409
         assert stale.json()["code"] == "stale_generation"
+
+
+class TestStrandedMessages:
+    async def test_a_queued_message_whose_job_was_lost_is_queued_again(
+        self, chat_client: httpx.AsyncClient, user: Headers, redis_server: RedisServer
+    ) -> None:
+        from chat_service.messages.service import requeue_stranded
+        from chat_service.models import Message as MessageRow
+
+        dialog = await new_dialog(chat_client, user(), message_text="lost on its way")
+        message = dialog["message"]
+        assert isinstance(message, dict)
+        redis = Redis.from_url(redis_server.url)
+        redis.delete("llm")  # the job vanished
+        rt = runtime(chat_client)
+        async with rt.db.session() as session:
+            assert await requeue_stranded(rt, session) == 0  # too young to call lost
+            row = await session.get(MessageRow, uuid.UUID(message["id"]))
+            assert row is not None
+            row.created_at = row.created_at - timedelta(
+                seconds=rt.settings.reaper_grace_seconds + 1
+            )
+            session.add(row)
+        async with rt.db.session() as session:
+            assert await requeue_stranded(rt, session) >= 1
+        assert [j["message_id"] for j in queued_jobs(redis_server)].count(message["id"]) == 1
+        async with rt.db.session() as session:
+            await requeue_stranded(rt, session)  # not again within the grace period
+        assert [j["message_id"] for j in queued_jobs(redis_server)].count(message["id"]) == 1

@@ -104,6 +104,9 @@ async def reaper(runtime: Runtime) -> None:
             async with runtime.db.session() as session:
                 if failed := await message_service.reap(runtime, session):
                     log.warning("reaper failed %d answer(s) whose worker stopped", failed)
+            async with runtime.db.session() as session:
+                if requeued := await message_service.requeue_stranded(runtime, session):
+                    log.warning("reaper queued %d stranded answer(s) again", requeued)
         except Exception:
             log.exception("reaper run failed")
 

@@ -1,8 +1,8 @@
 """Calls from the worker to chat's internal API, retried until chat has answered.
 
 A 404 right after a message was posted is expected (chat queues the job just before its commit
-lands), so 404 is retried briefly like a connection error; 409 means the message ended or was
-superseded, and the caller stops.
+lands, and a busy database can delay that), so 404 is retried like a connection error, within a
+time budget; 409 means the message ended or was superseded, and the caller stops.
 """
 
 from __future__ import annotations
@@ -24,18 +24,25 @@ class MessageGone(Exception):
     """The message ended, was superseded by a newer generation, or never committed."""
 
 
+class ChatUnavailable(Exception):
+    """Chat did not answer within the retry budget."""
+
+
 class ChatClient:
     def __init__(
-        self, base_url: str, token: str, *, attempts: int = 8, timeout: float = 10.0
+        self, base_url: str, token: str, *, budget_seconds: float = 60.0, timeout: float = 10.0
     ) -> None:
         self.http = httpx.Client(
             base_url=base_url, timeout=timeout, headers={"Authorization": f"Bearer {token}"}
         )
-        self.attempts = attempts
+        self.budget = budget_seconds
 
     def _post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
         delay = 0.05
-        for attempt in range(1, self.attempts + 1):
+        deadline = time.monotonic() + self.budget
+        attempt = 0
+        while True:
+            attempt += 1
             headers = {REQUEST_ID_HEADER: rid} if (rid := request_id_var.get()) else {}
             try:
                 response = self.http.post(path, json=body, headers=headers)
@@ -48,14 +55,14 @@ class ChatClient:
                     result: dict[str, Any] = response.json()
                     return result
                 problem = f"chat answered {response.status_code}"
-                if response.status_code == 404 and attempt == self.attempts:
+            pause = delay * (1 + random.random())
+            if time.monotonic() + pause >= deadline:
+                if "404" in problem:
                     raise MessageGone("not_found")
-            if attempt == self.attempts:
-                raise RuntimeError(problem)
+                raise ChatUnavailable(problem)
             log.warning("%s; retrying %s (attempt %d)", problem, path, attempt)
-            time.sleep(delay * (1 + random.random()))
+            time.sleep(pause)
             delay = min(delay * 2, 5.0)
-        raise AssertionError("unreachable")
 
     def start(self, message_id: uuid.UUID, generation: int) -> dict[str, Any]:
         return self._post(f"/internal/messages/{message_id}/start", {"generation": generation})

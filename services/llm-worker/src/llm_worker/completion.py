@@ -25,7 +25,7 @@ from redis import Redis
 
 from kit import answers
 from llm_worker import metrics
-from llm_worker.chat_client import ChatClient, MessageGone
+from llm_worker.chat_client import ChatClient, ChatUnavailable, MessageGone
 from llm_worker.inflight import Generation, InFlight
 
 log = logging.getLogger(__name__)
@@ -262,7 +262,7 @@ def report(
         log.info("answer not stored: %s", gone)
         redis.delete(key)
         return "skipped", None
-    except Exception as exc:
+    except ChatUnavailable as exc:
         log.warning("chat did not take the answer (%s); will retry without calling the model", exc)
         metrics.RETRIES.labels("callback").inc()
         redis.set(key, json.dumps(body), ex=24 * 3600)

@@ -21,7 +21,7 @@ from llm_worker.inflight import InFlight
 
 log = logging.getLogger(__name__)
 CALLBACK_RETRY_SECONDS = 15
-CALLBACK_RETRIES = 20
+TASK_RETRIES = 20
 
 
 @cache
@@ -57,11 +57,25 @@ def _inflight() -> InFlight:
     return InFlight(_redis())
 
 
+def give_up(message_id: uuid.UUID, generation: int, exc: Exception) -> str:
+    log.error("answer job failed for good: %s", exc)
+    error = {
+        "code": "worker_error",
+        "message": "The answer could not be produced.",
+        "retryable": True,
+    }
+    try:
+        _chat().answer(message_id, {"generation": generation, "status": "failed", "error": error})
+    except Exception:
+        log.exception("could not tell chat; its reaper will fail the message")
+    return "failed"
+
+
 def readiness_checks() -> dict[str, Any]:
     return {"redis": _redis().ping}
 
 
-@app.task(name="llm.generate_answer", bind=True, max_retries=CALLBACK_RETRIES)
+@app.task(name="llm.generate_answer", bind=True, max_retries=TASK_RETRIES)
 def generate_answer(
     self: Task,
     message_id: str,
@@ -74,13 +88,22 @@ def generate_answer(
     request_token = request_id_var.set(request_id)
     message_token = message_id_var.set(message_id)
     try:
-        if outcome is not None:  # the answer exists; only chat still has to hear it
-            status, unsent = report(_chat(), uuid.UUID(message_id), outcome, _redis())
-        else:
-            job = Job(uuid.UUID(message_id), generation, model, messages)
-            status, unsent = generate(
-                job, llm=_llm(), chat=_chat(), redis=_redis(), inflight=_inflight()
-            )
+        try:
+            if outcome is not None:  # the answer exists; only chat still has to hear it
+                status, unsent = report(_chat(), uuid.UUID(message_id), outcome, _redis())
+            else:
+                job = Job(uuid.UUID(message_id), generation, model, messages)
+                status, unsent = generate(
+                    job, llm=_llm(), chat=_chat(), redis=_redis(), inflight=_inflight()
+                )
+        except Exception as exc:
+            # Chat or Redis unreachable for longer than their own retries: run the whole job
+            # again later rather than let Celery acknowledge a failed job (which would leave
+            # the message queued forever); the last try fails the message clearly.
+            if self.request.retries >= TASK_RETRIES:
+                return give_up(uuid.UUID(message_id), generation, exc)
+            log.warning("answer job failed (%s); retrying it", exc)
+            raise self.retry(countdown=min(60, 2**self.request.retries)) from exc
         log.info("answer %s", status, extra={"status": status})
         if unsent is not None:
             raise self.retry(

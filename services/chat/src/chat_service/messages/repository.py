@@ -73,8 +73,6 @@ async def idempotent_message(session: AsyncSession, user_id: uuid.UUID, key: str
     return await session.get(Message, record.message_id) if record else None
 
 
-async def generating_older_than(session: AsyncSession, limit: int) -> list[Message]:
-    rows = await session.exec(
-        select(Message).where(Message.status == MessageStatus.generating).limit(limit)
-    )
+async def in_progress(session: AsyncSession, status: MessageStatus, limit: int) -> list[Message]:
+    rows = await session.exec(select(Message).where(Message.status == status).limit(limit))
     return list(rows.all())

@@ -217,12 +217,36 @@ async def regenerate(
     return message
 
 
+async def requeue_stranded(runtime: Runtime, session: AsyncSession) -> int:
+    """Queue again answers still `queued` long after they were posted, with no worker on them.
+
+    A safety net for a job lost on its way (a broker that dropped it, a worker that acknowledged
+    a job it could not run). A second copy is harmless: the lease, the generation and chat's
+    refusal to start an ended message make sure only one answer is stored.
+    """
+    grace = runtime.settings.reaper_grace_seconds
+    now = time.time()
+    requeued = 0
+    for message in await repo.in_progress(session, MessageStatus.queued, 500):
+        if now - message.created_at.timestamp() < grace:
+            continue
+        if await runtime.redis.exists(stream.lease_key(message.id)):
+            continue
+        if not await runtime.redis.set(f"parley:requeued:{message.id}", 1, nx=True, ex=grace):
+            continue
+        dialog = await session.get(Dialog, message.dialog_id)
+        if dialog is not None:
+            await runtime.jobs.enqueue_answer(await job_for(runtime, session, dialog, message))
+            requeued += 1
+    return requeued
+
+
 async def reap(runtime: Runtime, session: AsyncSession) -> int:
     """Fail answers whose worker stopped sending heartbeats (it died and nothing took over)."""
     grace = runtime.settings.reaper_grace_seconds
     now = time.time()
     failed = 0
-    for message in await repo.generating_older_than(session, 500):
+    for message in await repo.in_progress(session, MessageStatus.generating, 500):
         beat = await runtime.redis.get(stream.heartbeat_key(message.id))
         last = float(beat) if beat is not None else message.created_at.timestamp()
         if now - last < grace:
