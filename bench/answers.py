@@ -417,18 +417,19 @@ async def bench_scaling(model: Model, backend: str, seconds: float) -> dict[str,
     return results
 
 
-async def main(quick: bool) -> None:
-    os.sched_setaffinity(0, {int(LOAD_CORE)})
-    model = start_model()
-    rows: list[tuple[str, str, str, str]] = []
+Row = tuple[str, str, str, str]
+PARTS = ("first_token", "throughput", "burst", "scaling")
+
+
+async def latency_rows(model: Model, quick: bool, only: set[str]) -> list[Row]:
+    rows: list[Row] = []
+    stack = start_stack(model, "sqlite")
     try:
-        backends = ["sqlite"] + (["postgres"] if POSTGRES_URL else [])
-        stack = start_stack(model, "sqlite")
-        try:
+        if "first_token" in only:
             ft = await bench_first_token(stack, model, 20 if quick else 60)
             rows += [
                 (
-                    "first token, model's own TTFT (baseline)",
+                    "first token: the model's own TTFT (baseline)",
                     f"{ft['model_ttft_p50_ms']:.1f} ms",
                     "",
                     "",
@@ -446,6 +447,7 @@ async def main(quick: bool) -> None:
                     _ok(ft["c10_p50_ms"] <= 20 and ft["c10_p99_ms"] <= 60),
                 ),
             ]
+        if "throughput" in only:
             tput = await bench_throughput(stack, model, 10 if quick else 20)
             rows.append(
                 (
@@ -455,41 +457,61 @@ async def main(quick: bool) -> None:
                     _ok(tput >= 150),
                 )
             )
+    finally:
+        stack.stop()
+    return rows
+
+
+async def burst_rows(model: Model, quick: bool, backends: list[str]) -> list[Row]:
+    rows: list[Row] = []
+    for backend in backends:
+        stack = start_stack(model, backend)
+        try:
+            for count, stream in ((200, True),) if quick else ((200, True), (1000, False)):
+                b = await bench_burst(stack, model, count, stream)
+                target = "200/200, p50 <= 1 s" if count == 200 else "all complete"
+                met = b["completed"] == count and (count != 200 or b["first_token_p50_s"] <= 1.0)
+                rows.append(
+                    (
+                        f"burst {count} at once ({backend})",
+                        f"{b['completed']:.0f}/{count} completed, {b['other']:.0f} not; "
+                        f"first token p50 {b['first_token_p50_s']:.2f} s; {b['seconds']:.1f} s; RSS worker "
+                        f"{b['worker_rss_mb']:.0f} MB, chat {b['chat_rss_mb']:.0f} MB",
+                        target,
+                        _ok(met),
+                    )
+                )
         finally:
             stack.stop()
-        for backend in backends:
-            stack = start_stack(model, backend)
-            try:
-                for count, stream in ((200, True), (1000, False)) if not quick else ((200, True),):
-                    b = await bench_burst(stack, model, count, stream)
-                    target = "200/200, p50 <= 1 s" if count == 200 else "all complete"
-                    met = b["completed"] == count and (
-                        count != 200 or b["first_token_p50_s"] <= 1.0
-                    )
-                    rows.append(
-                        (
-                            f"burst {count} at once ({backend})",
-                            f"{b['completed']:.0f}/{count} completed, {b['other']:.0f} not; "
-                            f"first token p50 "
-                            f"{b['first_token_p50_s']:.2f} s; {b['seconds']:.1f} s; RSS worker "
-                            f"{b['worker_rss_mb']:.0f} MB, chat {b['chat_rss_mb']:.0f} MB",
-                            target,
-                            _ok(met),
-                        )
-                    )
-            finally:
-                stack.stop()
-        sc = await bench_scaling(model, "sqlite", 12 if quick else 24)
-        ratio = sc["2_worker_answers_per_s"] / sc["1_worker_answers_per_s"]
-        rows.append(
-            (
-                "scaling, 2 s answers, 1 vs 2 llm-workers (20 slots each)",
-                f"{sc['1_worker_answers_per_s']:.1f} -> {sc['2_worker_answers_per_s']:.1f}/s "
-                f"= {ratio:.2f}x",
-                ">= 1.8x",
-                _ok(ratio >= 1.8),
-            )
+    return rows
+
+
+async def scaling_rows(model: Model, quick: bool) -> list[Row]:
+    sc = await bench_scaling(model, "sqlite", 12 if quick else 24)
+    ratio = sc["2_worker_answers_per_s"] / sc["1_worker_answers_per_s"]
+    return [
+        (
+            "scaling, 2 s answers, 1 vs 2 llm-workers (20 slots each)",
+            f"{sc['1_worker_answers_per_s']:.1f} -> {sc['2_worker_answers_per_s']:.1f}/s "
+            f"= {ratio:.2f}x",
+            ">= 1.8x",
+            _ok(ratio >= 1.8),
         )
+    ]
+
+
+async def main(quick: bool, only: set[str]) -> None:
+    os.sched_setaffinity(0, {int(LOAD_CORE)})
+    model = start_model()
+    rows: list[Row] = []
+    backends = ["sqlite"] + (["postgres"] if POSTGRES_URL else [])
+    try:
+        if only & {"first_token", "throughput"}:
+            rows += await latency_rows(model, quick, only)
+        if "burst" in only:
+            rows += await burst_rows(model, quick, backends)
+        if "scaling" in only:
+            rows += await scaling_rows(model, quick)
     finally:
         model.stop()
     width = max(len(r[0]) for r in rows)
@@ -505,4 +527,6 @@ def _ok(flag: bool) -> str:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="fewer samples (smoke run)")
-    asyncio.run(main(parser.parse_args().quick))
+    parser.add_argument("--only", default=",".join(PARTS), help=f"comma list of {', '.join(PARTS)}")
+    args = parser.parse_args()
+    asyncio.run(main(args.quick, set(args.only.split(","))))
