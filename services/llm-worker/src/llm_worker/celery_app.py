@@ -52,8 +52,9 @@ def _logging(**_: Any) -> None:
 
 @signals.worker_ready.connect
 def _serve_health(sender: Any = None, **_: Any) -> None:
-    from llm_worker.tasks import readiness_checks
+    from llm_worker.tasks import readiness_checks, warm_up
 
+    warm_up()  # ready means able to answer at full speed
     warn_if_forking_pool(sender)
     checks = {**readiness_checks(), "broker": broker_check(settings.broker_url)}
     serve_health_in_thread(settings.metrics_host, settings.metrics_port, checks, draining=draining)

@@ -71,6 +71,14 @@ def give_up(message_id: uuid.UUID, generation: int, exc: Exception) -> str:
     return "failed"
 
 
+def warm_up() -> None:
+    """Build the shared clients before the first job: hundreds of threads racing to build
+    them (each loading TLS certificates) would otherwise stall the first answers."""
+    _llm()
+    _chat()
+    _inflight()
+
+
 def readiness_checks() -> dict[str, Any]:
     return {"redis": _redis().ping}
 
