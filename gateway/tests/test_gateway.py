@@ -1,8 +1,15 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import httpx
+import pytest
+from pydantic import ValidationError
+
+from gateway.config import Settings
+from gateway.main import build_app
+from kit.testing.servers import free_port
 
 CSRF = {"X-Parley-CSRF": "1"}
 COOKIE = "__Secure-parley_refresh"
@@ -65,7 +72,9 @@ class TestRefreshCookie:
             registered = await program.post("/api/auth/register", json=new_account(), headers=body)
             assert "set-cookie" not in registered.headers
             token = registered.json()["refresh_token"]
-            refreshed = await program.post("/api/auth/refresh", json={"refresh_token": token}, headers=body)
+            refreshed = await program.post(
+                "/api/auth/refresh", json={"refresh_token": token}, headers=body
+            )
             assert refreshed.status_code == 200
             assert refreshed.json()["refresh_token"] != token
 
@@ -73,12 +82,17 @@ class TestRefreshCookie:
         self, gateway: httpx.AsyncClient, new_account: Callable[[], dict[str, str]]
     ) -> None:
         async with fresh_client(gateway) as browser:
-            access = (await browser.post("/api/auth/register", json=new_account())).json()["access_token"]
+            access = (await browser.post("/api/auth/register", json=new_account())).json()[
+                "access_token"
+            ]
             auth = {"Authorization": f"Bearer {access}"}
             assert (await browser.get("/api/dialogs", headers=auth)).status_code == 200
             logout = await browser.post("/api/auth/logout", headers=CSRF)
             assert logout.status_code == 204
-            assert 'parley_refresh=""' in logout.headers["set-cookie"] or "Max-Age=0" in logout.headers["set-cookie"]
+            assert (
+                'parley_refresh=""' in logout.headers["set-cookie"]
+                or "Max-Age=0" in logout.headers["set-cookie"]
+            )
             revoked = await browser.get("/api/dialogs", headers=auth)
             assert revoked.status_code == 401
             assert revoked.json()["code"] == "session_revoked"
@@ -104,8 +118,11 @@ class TestRouting:
         assert response.json()["code"] == "not_found"
 
     async def test_oversized_body_is_413(self, gateway: httpx.AsyncClient) -> None:
-        response = await gateway.post("/api/auth/login", content=b"x" * 1_000_001,
-                                      headers={"content-type": "application/json"})
+        response = await gateway.post(
+            "/api/auth/login",
+            content=b"x" * 1_000_001,
+            headers={"content-type": "application/json"},
+        )
         assert response.status_code == 413
         assert response.json()["code"] == "payload_too_large"
 
@@ -118,10 +135,14 @@ class TestRouting:
 
     async def test_cors_echoes_only_allowed_origins(self, gateway: httpx.AsyncClient) -> None:
         preflight = {"Access-Control-Request-Method": "POST"}
-        allowed = await gateway.options("/api/auth/login", headers={"Origin": "https://app.example", **preflight})
+        allowed = await gateway.options(
+            "/api/auth/login", headers={"Origin": "https://app.example", **preflight}
+        )
         assert allowed.headers["access-control-allow-origin"] == "https://app.example"
         assert allowed.headers["access-control-allow-credentials"] == "true"
-        refused = await gateway.options("/api/auth/login", headers={"Origin": "https://evil.example", **preflight})
+        refused = await gateway.options(
+            "/api/auth/login", headers={"Origin": "https://evil.example", **preflight}
+        )
         assert "access-control-allow-origin" not in refused.headers
 
     async def test_merged_openapi_lists_both_services(self, gateway: httpx.AsyncClient) -> None:
@@ -129,3 +150,100 @@ class TestRouting:
         assert "/api/auth/register" in paths
         assert "/api/dialogs" in paths
         assert not any(p.startswith("/internal") for p in paths)
+
+
+class TestHardening:
+    async def test_cors_varies_on_origin_and_never_wildcards(
+        self, gateway: httpx.AsyncClient
+    ) -> None:
+        allowed = await gateway.post(
+            "/api/auth/login", json={}, headers={"Origin": "https://app.example"}
+        )
+        assert allowed.headers["access-control-allow-origin"] == "https://app.example"
+        assert "origin" in allowed.headers["vary"].lower()
+        foreign = await gateway.post(
+            "/api/auth/login", json={}, headers={"Origin": "https://evil.example"}
+        )
+        assert "access-control-allow-origin" not in foreign.headers
+        assert all(v != "*" for k, v in allowed.headers.items() if k.startswith("access-control"))
+
+    async def test_hsts_and_no_store_on_auth_answers(self, gateway: httpx.AsyncClient) -> None:
+        response = await gateway.post(
+            "/api/auth/login", json={"email": "a@example.com", "password": "x"}
+        )
+        assert response.headers["strict-transport-security"].startswith("max-age=")
+        assert response.headers["cache-control"] == "no-store"
+
+    async def test_docs_page_and_new_paths_in_the_merged_document(
+        self, gateway: httpx.AsyncClient
+    ) -> None:
+        docs = await gateway.get("/api/docs")
+        assert docs.status_code == 200
+        assert "/api/openapi.json" in docs.text
+        paths = (await gateway.get("/api/openapi.json")).json()["paths"]
+        for path in (
+            "/api/auth/sessions",
+            "/api/auth/password/forgot",
+            "/api/users/me/avatar",
+            "/api/avatars/{name}",
+            "/api/admin/users",
+        ):
+            assert path in paths
+
+    async def test_redis_down_means_503_not_500_nor_a_free_pass(
+        self,
+        gateway_settings: Any,
+        new_account: Callable[[], dict[str, str]],
+        gateway: httpx.AsyncClient,
+    ) -> None:
+
+        token = (
+            await gateway.post(
+                "/api/auth/register", json=new_account(), headers={"Parley-Token-Transport": "body"}
+            )
+        ).json()["access_token"]
+        broken = gateway_settings.model_copy(
+            update={"redis_url": f"redis://127.0.0.1:{free_port()}/0"}
+        )
+        app = build_app(broken, serve_metrics=False)
+        async with app.router.lifespan_context(app):
+            transport = httpx.ASGITransport(app=app, client=("100.98.0.1", 1))
+            async with httpx.AsyncClient(
+                transport=transport, base_url="https://parley.example"
+            ) as client:
+                response = await client.get(
+                    "/api/dialogs", headers={"Authorization": f"Bearer {token}"}
+                )
+        assert response.status_code == 503
+        assert response.json()["code"] == "unavailable"
+
+    async def test_dot_segments_never_reach_a_service(self, gateway: httpx.AsyncClient) -> None:
+        for path in (
+            "/api/messages/..%2F..%2Finternal%2Fmessages%2Fx%2Fanswer",
+            "/api/avatars/%2e%2e/%2e%2e/internal/messages/x/answer",
+            "/api/dialogs/%2E%2E/%2E%2E/metrics",
+            "/api/avatars/..%5C..%5Cauth.db",
+        ):
+            response = await gateway.post(path, json={})
+            assert response.status_code == 404, path
+            assert response.json()["code"] == "not_found"
+
+
+class TestSettings:
+    def test_wildcard_cors_and_bad_proxy_lists_are_refused(self) -> None:
+        with pytest.raises(ValidationError):
+            Settings(PARLEY_CORS_ORIGINS="https://a.example, *")
+        with pytest.raises(ValidationError):
+            Settings(PARLEY_TRUSTED_PROXIES="10.0.0.0/8, not-an-ip")
+        assert [
+            str(n) for n in Settings(PARLEY_TRUSTED_PROXIES="10.0.0.0/8,::1").trusted_proxies
+        ] == [
+            "10.0.0.0/8",
+            "::1/128",
+        ]
+
+    async def test_other_methods_on_api_paths_are_405(self, gateway: httpx.AsyncClient) -> None:
+        response = await gateway.request("TRACE", "/api/dialogs")
+        assert response.status_code == 405
+        assert response.json()["code"] == "method_not_allowed"
+        assert "GET" in response.headers["allow"]

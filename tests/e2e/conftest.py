@@ -40,7 +40,7 @@ class Inbox:
         self.messages: list[EmailMessage] = []
         self._lock = threading.Lock()
 
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         message = email.message_from_bytes(envelope.content, policy=email.policy.default)
         assert isinstance(message, EmailMessage)
         with self._lock:
@@ -174,6 +174,9 @@ def stack_env(tmp: Path, redis_url: str, smtp_port: int, model_url: str) -> dict
         "PARLEY_WEBHOOK_ALLOW_PRIVATE": "true",
         "PARLEY_WEBHOOK_RETRY_SCALE": "0.01",
         "PARLEY_SSE_PING_SECONDS": "1",
+        # every test client comes from 127.0.0.1: lift the per-address sign-up limits
+        "PARLEY_REGISTER_IP_LIMIT": "100000",
+        "PARLEY_LOGIN_IP_LIMIT": "100000",
     }
 
 

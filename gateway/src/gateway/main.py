@@ -7,26 +7,37 @@ development shows the caught mail at `/dev/mail`.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import aiohttp
 import httpx
 from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi.openapi.docs import get_swagger_ui_html
 from redis.asyncio import Redis
-from starlette.responses import JSONResponse, Response
+from starlette.middleware import Middleware
+from starlette.responses import HTMLResponse, JSONResponse, Response
 
 from gateway import proxy, routes, tokens, web
+from gateway.clientip import ClientAddress
 from gateway.config import Settings, settings
+from gateway.fastpath import ProxyFastPath
+from gateway.security import SecurityHeadersMiddleware
 from kit.app import create_app
-from kit.errors import NotFound
+from kit.errors import Forbidden, NotFound
 from kit.health import serve_health_in_thread
 from kit.jwt import JWKSVerifier, http_jwks
 from kit.logging import configure_logging
 
-UPLOAD_PATHS = ("/api/users/me/avatar",)
+UPLOAD_PATHS = frozenset({"/api/users/me/avatar"})
+GATEWAY_API_PATHS = frozenset({"/api/openapi.json", "/api/docs"})  # served by the gateway itself
+SAFE_METHODS = frozenset({"GET", "HEAD"})
+# Answers after which the browser's refresh cookie is dead: clear it.
+ENDS_ALL_SESSIONS = frozenset({("POST", "/api/auth/logout-all"), ("DELETE", "/api/users/me")})
 
 
 def build_app(config: Settings = settings, *, serve_metrics: bool = True) -> FastAPI:
@@ -36,11 +47,17 @@ def build_app(config: Settings = settings, *, serve_metrics: bool = True) -> Fas
         timeout = httpx.Timeout(config.upstream_timeout, connect=5.0)
         http = httpx.AsyncClient(timeout=timeout, limits=limits)
         redis = Redis.from_url(config.redis_url)
-        app.state.http = http
+        app.state.http = http  # control plane: JWKS, readiness, OpenAPI
+        app.state.upstream = proxy.upstream_session(read_timeout=config.upstream_timeout)
         app.state.redis = redis
-        app.state.verifier = JWKSVerifier(
-            http_jwks(config.jwks_url, http), issuer=config.jwt_issuer, audience=config.jwt_audience
+        verifier = JWKSVerifier(
+            http_jwks(config.jwks_url, http),
+            issuer=config.jwt_issuer,
+            audience=config.jwt_audience,
+            min_refetch_seconds=config.jwks_refetch_seconds,
         )
+        app.state.access = tokens.AccessVerifier(verifier, redis)
+        app.state.client_address = ClientAddress(config.trusted_proxies)
         app.state.upstreams = {routes.AUTH: config.auth_url, routes.CHAT: config.chat_url}
 
         async def upstreams_ready() -> None:
@@ -56,6 +73,7 @@ def build_app(config: Settings = settings, *, serve_metrics: bool = True) -> Fas
         finally:
             if metrics_server is not None:
                 metrics_server.shutdown()
+            await app.state.upstream.close()
             await http.aclose()
             await redis.aclose()
 
@@ -74,14 +92,22 @@ def build_app(config: Settings = settings, *, serve_metrics: bool = True) -> Fas
             allow_origins=config.cors_origins,
             allow_credentials=True,
             allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
-            allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "Last-Event-ID",
-                           "X-Parley-CSRF", "Parley-Token-Transport", "X-Request-ID"],
+            allow_headers=[
+                "Authorization",
+                "Content-Type",
+                "Idempotency-Key",
+                "Last-Event-ID",
+                "X-Parley-CSRF",
+                "Parley-Token-Transport",
+                "X-Request-ID",
+            ],
             expose_headers=["Retry-After", "X-Request-ID"],
             max_age=600,
         )
-    from gateway.security import SecurityHeadersMiddleware
-
-    app.add_middleware(SecurityHeadersMiddleware, hsts=config.cookie_secure and config.public_url.startswith("https"))
+    app.add_middleware(
+        SecurityHeadersMiddleware,
+        hsts=config.cookie_secure and config.public_url.startswith("https"),
+    )
 
     @app.get("/.well-known/jwks.json", include_in_schema=False)
     async def jwks(request: Request) -> Response:
@@ -92,16 +118,28 @@ def build_app(config: Settings = settings, *, serve_metrics: bool = True) -> Fas
     async def openapi(request: Request) -> JSONResponse:
         return JSONResponse(await merged_openapi(request.app.state.http, config))
 
+    @app.get("/api/docs", include_in_schema=False)
+    async def docs() -> HTMLResponse:
+        return get_swagger_ui_html(openapi_url="/api/openapi.json", title="Parley API")
+
     @app.api_route("/dev/mail{rest:path}", methods=["GET"], include_in_schema=False)
     async def dev_mail(request: Request, rest: str) -> Response:
         if config.env != "development" or not config.dev_mail_url:
             raise NotFound()
-        upstream = await proxy.send_upstream(request.app.state.http, request, config.dev_mail_url, b"")
+        upstream = await proxy.send_upstream(
+            request.app.state.upstream,
+            request,
+            config.dev_mail_url,
+            b"",
+            client_ip=request.app.state.client_address(request),
+        )
         return proxy.stream_back(upstream)
 
-    @app.api_route("/api/{rest:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"], include_in_schema=False)
-    async def api(request: Request, rest: str) -> Response:
+    async def api(request: Request) -> Response:
         return await forward(request, config)
+
+    # innermost of the middlewares: request id, metrics, security headers and CORS still apply
+    app.user_middleware.append(Middleware(ProxyFastPath, handler=api, own_paths=GATEWAY_API_PATHS))
 
     @app.get("/{path:path}", include_in_schema=False)
     async def web_ui(path: str) -> Response:
@@ -111,40 +149,75 @@ def build_app(config: Settings = settings, *, serve_metrics: bool = True) -> Fas
 
 
 async def forward(request: Request, config: Settings) -> Response:
-    path = request.url.path
+    path: str = request.scope["path"]  # the raw scope: cheaper than building request.url
     upstream = routes.upstream_for(path)
     if upstream is None:
         raise NotFound("No such API route.")
-    request.scope["route_label"] = next(p for p, _ in routes.PREFIXES if path.startswith(p.rstrip("/")))
+    request.scope["route_label"] = routes.label_for(path)
+    state = request.app.state
+    revocation: asyncio.Future[None] | None = None
     if not upstream.public:
-        await tokens.verify_access(request, request.app.state.verifier, request.app.state.redis)
+        claims = await state.access.claims(request.headers.get("authorization"))
+        if path.startswith(routes.STAFF_PREFIX) and not claims.staff:
+            raise Forbidden("Only staff may do this.")
+        if request.method in SAFE_METHODS:
+            # A read changes nothing, so the revocation lookup may run while the service
+            # answers; the answer is only released once the session is known to be live.
+            revocation = asyncio.ensure_future(state.access.check_not_revoked(claims))
+        else:
+            await state.access.check_not_revoked(claims)
     limit = config.max_upload_bytes if path in UPLOAD_PATHS else config.max_json_bytes
-    body = await proxy.read_body(request, limit)
-    content_type = None
-    if path in routes.COOKIE_READERS and request.method == "POST":
-        body = tokens.cookie_to_body(request, body, config)
-        content_type = "application/json"
-    base_url = request.app.state.upstreams[upstream.name]
-    response = await proxy.send_upstream(
-        request.app.state.http, request, base_url, body, content_type=content_type
-    )
-    if path in routes.TOKEN_ISSUERS and response.is_success and not tokens.wants_body_transport(request):
+    body_transport = tokens.wants_body_transport(request)
+    try:
+        body = await proxy.read_body(request, limit)
+        content_type = None
+        if path in routes.COOKIE_READERS and request.method == "POST":
+            body = tokens.cookie_to_body(request, body, config)
+            content_type = "application/json"
+        response = await proxy.send_upstream(
+            state.upstream,
+            request,
+            state.upstreams[upstream.name],
+            body,
+            client_ip=state.client_address(request),
+            content_type=content_type,
+        )
+    except BaseException:
+        if revocation is not None:
+            _discard(revocation)
+        raise
+    if revocation is not None:
+        try:
+            await revocation
+        except BaseException:
+            response.close()
+            raise
+    if body_transport:
+        return await proxy.respond(response)
+    if path in routes.TOKEN_ISSUERS and response.ok:
         return await with_refresh_cookie(response, config)
-    if path == "/api/auth/logout" and not tokens.wants_body_transport(request):
-        await response.aclose()
-        result = Response(status_code=response.status_code)
+    if path == "/api/auth/logout" or (path == "/api/auth/refresh" and response.status == 401):
+        # signed out, or the cookie's token is dead (expired, revoked, reused): drop the cookie
+        result = await proxy.respond(response)
         tokens.clear_refresh_cookie(result, config)
         return result
-    return proxy.stream_back(response)
+    if (request.method, path) in ENDS_ALL_SESSIONS and response.status == 204:
+        result = await proxy.respond(response)
+        tokens.clear_refresh_cookie(result, config)
+        return result
+    return await proxy.respond(response)
 
 
-async def with_refresh_cookie(upstream: httpx.Response, config: Settings) -> Response:
-    try:
-        payload: dict[str, Any] = json.loads(await upstream.aread())
-    finally:
-        await upstream.aclose()
+def _discard(future: asyncio.Future[None]) -> None:
+    future.cancel()
+    if future.done() and not future.cancelled():
+        future.exception()  # retrieved: no "exception was never retrieved" noise
+
+
+async def with_refresh_cookie(upstream: aiohttp.ClientResponse, config: Settings) -> Response:
+    payload: dict[str, Any] = json.loads(await proxy.read_all(upstream))
     token = tokens.move_token_to_cookie(payload)
-    response = JSONResponse(payload, status_code=upstream.status_code)
+    response = JSONResponse(payload, status_code=upstream.status)
     if token is not None:
         tokens.set_refresh_cookie(response, config, token, max_age=30 * 24 * 3600)
     return response

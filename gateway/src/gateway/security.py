@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+# Answers that carry tokens or personal data must not be kept by browsers or shared caches.
+NO_STORE_PREFIXES = ("/api/auth/", "/api/users/", "/api/admin/")
+
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
     "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; "
@@ -31,7 +34,7 @@ class SecurityHeadersMiddleware:
                     b"referrer-policy": b"no-referrer",
                     b"x-frame-options": b"DENY",
                 }
-                if path.startswith("/api/auth/") or path.startswith("/api/users/"):
+                if path.startswith(NO_STORE_PREFIXES):
                     extra[b"cache-control"] = b"no-store"
                 if not path.startswith("/api/") and not path.startswith("/dev/"):
                     extra[b"content-security-policy"] = CSP.encode()

@@ -10,14 +10,16 @@ CSRF header and an allowed Origin.
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 from starlette.requests import Request
 from starlette.responses import Response
 
 from gateway.config import Settings
-from kit.errors import Forbidden, Unauthorized
+from kit.errors import Forbidden, ServiceUnavailable, Unauthorized
 from kit.jwt import AccessClaims, JWKSVerifier, bearer_token
 
 REVOKED_KEY = "parley:revoked-session:{}"
@@ -26,11 +28,47 @@ TRANSPORT_HEADER = "parley-token-transport"
 COOKIE_PATH = "/api/auth"
 
 
-async def verify_access(request: Request, verifier: JWKSVerifier, redis: Redis) -> AccessClaims:
-    claims = await verifier.verify(bearer_token(request.headers.get("authorization")))
-    if await redis.exists(REVOKED_KEY.format(claims.session_id)):
-        raise Unauthorized("This session has ended; sign in again.", code="session_revoked")
-    return claims
+class AccessVerifier:
+    """Checks the access token of every proxied request.
+
+    A token's signature and claims are verified once and the result kept until the token expires
+    (keyed by the exact token string, so a changed byte is a different token and verified anew);
+    the session's revocation is looked up in Redis on every request, so a logout or a revoked
+    family takes effect at once. Redis unreachable means 503, never "let it through".
+    """
+
+    def __init__(self, verifier: JWKSVerifier, redis: Redis, *, max_cached: int = 10_000) -> None:
+        self.verifier = verifier
+        self.redis = redis
+        self.max_cached = max_cached
+        self._verified: dict[str, tuple[AccessClaims, float]] = {}
+
+    async def verify(self, authorization: str | None) -> AccessClaims:
+        """The claims of a valid token of a live session (both checks, one after the other)."""
+        claims = await self.claims(authorization)
+        await self.check_not_revoked(claims)
+        return claims
+
+    async def claims(self, authorization: str | None) -> AccessClaims:
+        """Signature, algorithm, kid, issuer, audience, type and lifetime; no revocation check."""
+        token = bearer_token(authorization)
+        cached = self._verified.get(token)
+        if cached is not None and cached[1] > time.time():
+            return cached[0]
+        claims = await self.verifier.verify(token)
+        if len(self._verified) >= self.max_cached:
+            # drop the oldest entry (dicts keep insertion order)
+            self._verified.pop(next(iter(self._verified)))
+        self._verified[token] = (claims, claims.expires_at.timestamp())
+        return claims
+
+    async def check_not_revoked(self, claims: AccessClaims) -> None:
+        try:
+            revoked = await self.redis.exists(REVOKED_KEY.format(claims.session_id))
+        except RedisError as exc:
+            raise ServiceUnavailable("Sessions cannot be checked right now; try again.") from exc
+        if revoked:
+            raise Unauthorized("This session has ended; sign in again.", code="session_revoked")
 
 
 def wants_body_transport(request: Request) -> bool:
@@ -49,7 +87,9 @@ def cookie_to_body(request: Request, body: bytes, settings: Settings) -> bytes:
     if request.headers.get(CSRF_HEADER) != "1":
         raise Forbidden("Missing the X-Parley-CSRF header.", code="csrf_failed")
     origin = request.headers.get("origin")
-    if origin is not None and origin.rstrip("/") not in allowed_origins(settings) | {_own_origin(request)}:
+    if origin is not None and origin.rstrip("/") not in allowed_origins(settings) | {
+        _own_origin(request)
+    }:
         raise Forbidden("This origin may not use the session cookie.", code="csrf_failed")
     token = request.cookies.get(settings.cookie_name)
     if not token:
@@ -77,7 +117,11 @@ def set_refresh_cookie(response: Response, settings: Settings, token: str, max_a
 
 def clear_refresh_cookie(response: Response, settings: Settings) -> None:
     response.delete_cookie(
-        settings.cookie_name, path=COOKIE_PATH, httponly=True, secure=settings.cookie_secure, samesite="lax"
+        settings.cookie_name,
+        path=COOKIE_PATH,
+        httponly=True,
+        secure=settings.cookie_secure,
+        samesite="lax",
     )
 
 

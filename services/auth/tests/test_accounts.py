@@ -1,71 +1,122 @@
 from __future__ import annotations
 
-import json
+import asyncio
+import statistics
+import time
+import uuid
 from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
+from typing import Any
 
 import httpx
 from sqlmodel import func, select
 
-from auth_service.models import AuthSession, EmailToken, Profile, User
-from auth_service.runtime import Runtime
+from auth_service.models import AuthSession, EmailToken, Profile, RefreshToken, User
+from auth_service.ratelimit import account_key
 from kit.outbox import OutboxEvent
 
-
-def runtime(client: httpx.AsyncClient) -> Runtime:
-    return client.app.state.runtime  # type: ignore[attr-defined, no-any-return]
+Variant = Callable[..., AbstractAsyncContextManager[httpx.AsyncClient]]
 
 
 class TestRegister:
-    async def test_creates_user_profile_session_and_events(self, auth_client: httpx.AsyncClient, new_account: Callable[[], dict[str, str]]) -> None:
-        account = new_account()
-        response = await auth_client.post("/api/auth/register", json=account)
-        assert response.status_code == 201, response.text
-        body = response.json()
-        assert body["token_type"] == "Bearer"
-        assert body["expires_in"] == 900
-        assert body["refresh_token"]
-        assert body["user"]["email"] == account["email"]
-        assert body["user"]["is_email_confirmed"] is False
-        assert body["user"]["profile"] == {"first_name": "", "last_name": "", "avatar_url": None}
+    async def test_creates_user_profile_session_and_events(self, api: Any) -> None:
+        registered = await api.register()
+        account = registered["account"]
+        assert registered["token_type"] == "Bearer"
+        assert registered["expires_in"] == 900
+        assert registered["refresh_token"]
+        user_json = registered["user"]
+        assert user_json["email"] == account["email"]
+        assert user_json["is_email_confirmed"] is False
+        assert user_json["profile"] == {"first_name": "", "last_name": "", "avatar_url": None}
 
-        async with runtime(auth_client).db.session() as session:
+        async with api.runtime.db.session() as session:
             user = (await session.exec(select(User).where(User.email == account["email"]))).one()
             assert user.password_hash.startswith("$argon2id$")
+            assert account["password"] not in user.password_hash
             assert await session.get(Profile, user.id) is not None
-            sessions = (await session.exec(select(AuthSession).where(AuthSession.user_id == user.id))).all()
+            sessions = (
+                await session.exec(select(AuthSession).where(AuthSession.user_id == user.id))
+            ).all()
             assert len(sessions) == 1
-            types = [
-                e.type
-                for e in (await session.exec(select(OutboxEvent))).all()
-                if account["email"] in e.payload
-            ]
-            assert sorted(types) == ["auth.email_confirmation_requested", "auth.user_registered"]
+            assert sessions[0].user_agent == "pytest-browser/1.0"
+        assert await api.events("auth.user_registered", email=account["email"]) == [
+            {"user_id": str(user.id), "email": account["email"], "username": account["username"]}
+        ]
+        (confirmation,) = await api.events(
+            "auth.email_confirmation_requested", email=account["email"]
+        )
+        assert confirmation["link"].startswith("https://parley.example/email-verify/")
+        assert confirmation["username"] == account["username"]
 
     async def test_taken_email_is_a_field_error_and_writes_nothing(
-        self, auth_client: httpx.AsyncClient, new_account: Callable[[], dict[str, str]]
+        self, api: Any, auth_client: httpx.AsyncClient
     ) -> None:
-        account = new_account()
-        assert (await auth_client.post("/api/auth/register", json=account)).status_code == 201
+        account = (await api.register())["account"]
         again = {**account, "username": account["username"] + "x"}
-        async with runtime(auth_client).db.session() as session:
+        async with api.runtime.db.session() as session:
             users_before = (await session.exec(select(func.count()).select_from(User))).one()
         response = await auth_client.post("/api/auth/register", json=again)
         assert response.status_code == 422
         assert response.headers["content-type"] == "application/problem+json"
         assert response.json()["code"] == "email_taken"
         assert response.json()["errors"]["email"] == ["An account with this email already exists."]
-        async with runtime(auth_client).db.session() as session:
-            assert (await session.exec(select(func.count()).select_from(User))).one() == users_before
+        async with api.runtime.db.session() as session:
+            assert (
+                await session.exec(select(func.count()).select_from(User))
+            ).one() == users_before
 
-    async def test_bad_fields_are_named(self, auth_client: httpx.AsyncClient, new_account: Callable[[], dict[str, str]]) -> None:
+    async def test_taken_username_is_a_field_error(
+        self, api: Any, auth_client: httpx.AsyncClient
+    ) -> None:
+        account = (await api.register())["account"]
+        other = {**account, "email": "other-" + account["email"]}
+        response = await auth_client.post("/api/auth/register", json=other)
+        assert response.status_code == 422
+        assert response.json()["code"] == "username_taken"
+        assert list(response.json()["errors"]) == ["username"]
+
+    async def test_bad_fields_are_named(self, auth_client: httpx.AsyncClient) -> None:
         response = await auth_client.post(
             "/api/auth/register", json={"email": "nope", "username": "a b", "password": "short"}
         )
         assert response.status_code == 422
-        errors = response.json()["errors"]
-        assert set(errors) == {"email", "username", "password"}
+        assert set(response.json()["errors"]) == {"email", "username", "password"}
 
-    async def test_malformed_json_is_422_not_500(self, auth_client: httpx.AsyncClient, new_account: Callable[[], dict[str, str]]) -> None:
+    async def test_password_length_limits_without_truncation(
+        self, api: Any, auth_client: httpx.AsyncClient, new_account: Callable[[], dict[str, str]]
+    ) -> None:
+        too_long = {**new_account(), "password": "x7!" * 342}  # 1026 characters
+        response = await auth_client.post("/api/auth/register", json=too_long)
+        assert response.status_code == 422
+        assert "password" in response.json()["errors"]
+        # 1024 characters are fine, and every one of them counts
+        longest = "Zq9!" * 256
+        account = {**new_account(), "password": longest}
+        await api.register(account)
+        assert (await api.login(account["email"], longest)).status_code == 200
+        assert (await api.login(account["email"], longest[:-1] + "?")).status_code == 401
+
+    async def test_common_and_self_derived_passwords_are_refused(
+        self, auth_client: httpx.AsyncClient, new_account: Callable[[], dict[str, str]]
+    ) -> None:
+        for common in ("password", "iloveyou", "Password1", "qwertyuiop", "12345678"):
+            response = await auth_client.post(
+                "/api/auth/register", json={**new_account(), "password": common}
+            )
+            assert response.status_code == 422, common
+            assert response.json()["errors"]["password"][0].startswith(
+                "This password is too common"
+            )
+        account = new_account()
+        for own in (account["email"], account["username"].upper()):
+            response = await auth_client.post(
+                "/api/auth/register", json={**account, "password": own}
+            )
+            assert response.status_code == 422
+            assert response.json()["code"] == "password_too_similar"
+
+    async def test_malformed_json_is_422_not_500(self, auth_client: httpx.AsyncClient) -> None:
         response = await auth_client.post(
             "/api/auth/register", content=b"{not json", headers={"content-type": "application/json"}
         )
@@ -74,76 +125,259 @@ class TestRegister:
 
 
 class TestLogin:
-    async def test_login_and_me(self, auth_client: httpx.AsyncClient, new_account: Callable[[], dict[str, str]]) -> None:
-        account = new_account()
-        await auth_client.post("/api/auth/register", json=account)
-        response = await auth_client.post(
-            "/api/auth/login", json={"email": account["email"].upper(), "password": account["password"]}
-        )
+    async def test_login_and_me(self, api: Any, auth_client: httpx.AsyncClient) -> None:
+        account = (await api.register())["account"]
+        response = await api.login(account["email"].upper())
         assert response.status_code == 200, response.text
-        token = response.json()["access_token"]
-        me = await auth_client.get("/api/users/me", headers={"Authorization": f"Bearer {token}"})
+        me = await auth_client.get(
+            "/api/users/me", headers=api.bearer(response.json()["access_token"])
+        )
         assert me.status_code == 200
         assert me.json()["username"] == account["username"]
 
-    async def test_unknown_email_and_wrong_password_look_the_same(
-        self, auth_client: httpx.AsyncClient, new_account: Callable[[], dict[str, str]]
-    ) -> None:
-        account = new_account()
-        await auth_client.post("/api/auth/register", json=account)
-        wrong = await auth_client.post(
-            "/api/auth/login", json={"email": account["email"], "password": "wrong password"}
-        )
-        unknown = await auth_client.post(
-            "/api/auth/login", json={"email": "nobody@example.com", "password": "wrong password"}
-        )
+    async def test_unknown_email_and_wrong_password_look_the_same(self, api: Any) -> None:
+        account = (await api.register())["account"]
+        wrong = await api.login(account["email"], "wrong password")
+        unknown = await api.login("nobody-here@example.com", "wrong password")
         assert wrong.status_code == unknown.status_code == 401
         assert wrong.json() == unknown.json()
+        assert wrong.json()["code"] == "invalid_credentials"
+        assert wrong.headers["www-authenticate"] == unknown.headers["www-authenticate"]
+
+    async def test_unknown_email_costs_a_full_hash(self, auth_variant: Variant) -> None:
+        """Timing shape: with a measurable argon2 cost, both failures take a hash's time."""
+        async with auth_variant(argon2_memory_kib=8192, argon2_time_cost=1) as client:
+            account = {
+                "email": f"timing-{time.time_ns()}@example.com",
+                "username": f"t{time.time_ns() % 10**9}",
+                "password": "correct horse 42",
+            }
+            assert (await client.post("/api/auth/register", json=account)).status_code == 201
+            hasher = client.app.state.runtime.passwords.hasher  # type: ignore[attr-defined]
+            sample = hasher.hash("sample password")
+            checks = []
+            for _ in range(5):
+                began = time.perf_counter()
+                hasher.verify(sample, "sample password")
+                checks.append(time.perf_counter() - began)
+            hash_time = statistics.median(checks)
+
+            async def timed(email: str) -> float:
+                began = time.perf_counter()
+                response = await client.post(
+                    "/api/auth/login",
+                    json={"email": email, "password": "wrong password"},
+                    headers={"X-Real-IP": f"10.9.{time.time_ns() % 250}.1"},
+                )
+                assert response.status_code == 401
+                return time.perf_counter() - began
+
+            await asyncio.sleep(0.3)  # let the outbox relay publish the registration's events
+            known, unknown = [], []
+            for i in range(8):  # interleaved, so background noise hits both alike
+                known.append(await timed(account["email"]))
+                unknown.append(await timed(f"nobody-{i}-{time.time_ns()}@example.com"))
+                # stay within the free failures: the delay is not what is measured here
+                await client.app.state.runtime.login_throttle.clear(  # type: ignore[attr-defined]
+                    account_key(account["email"])
+                )
+        assert statistics.median(unknown) >= 0.6 * hash_time
+        assert statistics.median(known) >= 0.6 * hash_time
+        assert 0.5 < statistics.median(unknown) / statistics.median(known) < 2.0
+
+    async def test_hash_is_upgraded_when_parameters_change(
+        self, api: Any, auth_variant: Variant
+    ) -> None:
+        account = (await api.register())["account"]
+        async with api.runtime.db.session() as session:
+            old = (await session.exec(select(User).where(User.email == account["email"]))).one()
+        assert "m=1024" in old.password_hash
+        async with auth_variant(argon2_memory_kib=2048) as stronger:
+            response = await stronger.post(
+                "/api/auth/login", json={"email": account["email"], "password": account["password"]}
+            )
+            assert response.status_code == 200
+        async with api.runtime.db.session() as session:
+            new = (await session.exec(select(User).where(User.email == account["email"]))).one()
+        assert "m=2048" in new.password_hash
+        assert (await api.login(account["email"])).status_code == 200  # still the same password
+
+    async def test_deactivated_account_cannot_log_in(self, api: Any) -> None:
+        account = (await api.register())["account"]
+        async with api.runtime.db.session() as session:
+            user = (await session.exec(select(User).where(User.email == account["email"]))).one()
+            user.is_active = False
+        response = await api.login(account["email"])
+        assert response.status_code == 401
+        assert response.json()["code"] == "invalid_credentials"
+
+    async def test_login_metrics_count_results(
+        self, api: Any, auth_client: httpx.AsyncClient
+    ) -> None:
+        def count(result: str) -> float:
+            for line in metrics.splitlines():
+                if line.startswith(f'parley_auth_logins_total{{result="{result}"}}'):
+                    return float(line.rsplit(" ", 1)[1])
+            return 0.0
+
+        metrics = (await auth_client.get("/metrics")).text
+        before = (count("success"), count("failure"))
+        account = (await api.register())["account"]
+        await api.login(account["email"])
+        await api.login(account["email"], "wrong password")
+        metrics = (await auth_client.get("/metrics")).text
+        assert (count("success"), count("failure")) == (before[0] + 1, before[1] + 1)
+        assert "parley_refresh_reuse_detected_total" in metrics
+        assert account["email"] not in metrics
 
 
 class TestEmailConfirmation:
-    async def test_confirm_once(self, auth_client: httpx.AsyncClient, new_account: Callable[[], dict[str, str]]) -> None:
-        account = new_account()
-        await auth_client.post("/api/auth/register", json=account)
-        token = await _confirmation_token(auth_client, account["email"])
+    async def test_confirm_once(self, api: Any, auth_client: httpx.AsyncClient) -> None:
+        account = (await api.register())["account"]
+        token = await api.link_token("auth.email_confirmation_requested", account["email"])
         response = await auth_client.post("/api/auth/email/confirm", json={"token": token})
         assert response.status_code == 200, response.text
         assert response.json()["is_email_confirmed"] is True
         again = await auth_client.post("/api/auth/email/confirm", json={"token": token})
         assert again.status_code == 400
         assert again.json()["code"] == "invalid_token"
-
-    async def test_resend_invalidates_the_previous_link(self, auth_client: httpx.AsyncClient, new_account: Callable[[], dict[str, str]]) -> None:
-        account = new_account()
-        registered = (await auth_client.post("/api/auth/register", json=account)).json()
-        first = await _confirmation_token(auth_client, account["email"])
-        response = await auth_client.post(
-            "/api/auth/email/resend", headers={"Authorization": f"Bearer {registered['access_token']}"}
+        # the next access token says so
+        refreshed = await auth_client.post(
+            "/api/auth/refresh",
+            json={"refresh_token": (await api.login(account["email"])).json()["refresh_token"]},
         )
+        assert refreshed.json()["user"]["is_email_confirmed"] is True
+
+    async def test_resend_invalidates_the_previous_link(
+        self, api: Any, auth_client: httpx.AsyncClient
+    ) -> None:
+        registered = await api.register()
+        email = registered["account"]["email"]
+        first = await api.link_token("auth.email_confirmation_requested", email)
+        response = await auth_client.post("/api/auth/email/resend", headers=registered["auth"])
         assert response.status_code == 202
-        second = await _confirmation_token(auth_client, account["email"])
+        second = await api.link_token("auth.email_confirmation_requested", email)
         assert first != second
-        assert (await auth_client.post("/api/auth/email/confirm", json={"token": first})).status_code == 400
-        assert (await auth_client.post("/api/auth/email/confirm", json={"token": second})).status_code == 200
+        assert (
+            await auth_client.post("/api/auth/email/confirm", json={"token": first})
+        ).status_code == 400
+        assert (
+            await auth_client.post("/api/auth/email/confirm", json={"token": second})
+        ).status_code == 200
 
+    async def test_expired_link_is_refused(self, api: Any, auth_client: httpx.AsyncClient) -> None:
+        account = (await api.register())["account"]
+        token = await api.link_token("auth.email_confirmation_requested", account["email"])
+        async with api.runtime.db.session() as session:
+            for record in (await session.exec(select(EmailToken))).all():
+                record.expires_at = record.created_at  # already over
+        response = await auth_client.post("/api/auth/email/confirm", json={"token": token})
+        assert response.status_code == 400
 
-async def _confirmation_token(client: httpx.AsyncClient, email: str) -> str:
-    """The token from the newest confirmation event's link, as the mail would carry it."""
+    async def test_confirmation_mails_are_limited_per_account(
+        self, api: Any, auth_client: httpx.AsyncClient
+    ) -> None:
+        registered = await api.register()  # the welcome mail is the first of three
+        statuses = [
+            (
+                await auth_client.post("/api/auth/email/resend", headers=registered["auth"])
+            ).status_code
+            for _ in range(3)
+        ]
+        assert statuses == [202, 202, 429]
+        refused = await auth_client.post("/api/auth/email/resend", headers=registered["auth"])
+        assert refused.json()["code"] == "rate_limited"
+        assert 1 <= int(refused.headers["retry-after"]) <= 3600
+        events = await api.events(
+            "auth.email_confirmation_requested", email=registered["account"]["email"]
+        )
+        assert len(events) == 3
 
-    async with runtime(client).db.session() as session:
-        rows = (await session.exec(select(OutboxEvent).where(
-            OutboxEvent.type == "auth.email_confirmation_requested"))).all()
-    links = [json.loads(r.payload)["data"] for r in sorted(rows, key=lambda r: r.created_at)]
-    link = [d["link"] for d in links if d["email"] == email][-1]
-    assert link.startswith("https://parley.example/email-verify/")
-    return str(link.rsplit("/", 1)[1])
-
-
-class TestUnused:
-    async def test_email_tokens_are_stored_hashed(self, auth_client: httpx.AsyncClient, new_account: Callable[[], dict[str, str]]) -> None:
-        account = new_account()
-        await auth_client.post("/api/auth/register", json=account)
-        token = await _confirmation_token(auth_client, account["email"])
-        async with runtime(auth_client).db.session() as session:
+    async def test_email_tokens_are_stored_hashed(self, api: Any) -> None:
+        account = (await api.register())["account"]
+        token = await api.link_token("auth.email_confirmation_requested", account["email"])
+        async with api.runtime.db.session() as session:
             hashes = [t.token_hash for t in (await session.exec(select(EmailToken))).all()]
+            refresh_hashes = [
+                t.token_hash for t in (await session.exec(select(RefreshToken))).all()
+            ]
         assert token not in hashes
+        assert len(token) >= 43  # 256 bits in URL-safe base64
+        assert all(len(h) == 64 for h in hashes + refresh_hashes)
+
+
+class TestUserEndpoints:
+    async def test_change_username(self, api: Any, auth_client: httpx.AsyncClient) -> None:
+        registered = await api.register()
+        taken = (await api.register())["account"]["username"]
+        renamed = await auth_client.patch(
+            "/api/users/me",
+            json={"username": "renamed_" + registered["account"]["username"][-8:]},
+            headers=registered["auth"],
+        )
+        assert renamed.status_code == 200
+        assert renamed.json()["username"].startswith("renamed_")
+        clash = await auth_client.patch(
+            "/api/users/me", json={"username": taken}, headers=registered["auth"]
+        )
+        assert clash.status_code == 422
+        assert clash.json()["code"] == "username_taken"
+        bad = await auth_client.patch(
+            "/api/users/me", json={"username": "x" * 26}, headers=registered["auth"]
+        )
+        assert bad.status_code == 422
+
+    async def test_delete_needs_the_password_and_removes_everything(
+        self, api: Any, auth_client: httpx.AsyncClient
+    ) -> None:
+        registered = await api.register()
+        email = registered["account"]["email"]
+        user_id = registered["user"]["id"]
+        wrong = await auth_client.request(
+            "DELETE",
+            "/api/users/me",
+            json={"password": "not it at all"},
+            headers=registered["auth"],
+        )
+        assert wrong.status_code == 422
+        assert wrong.json()["errors"] == {"password": ["The password is wrong."]}
+        missing = await auth_client.request("DELETE", "/api/users/me", headers=registered["auth"])
+        assert missing.status_code == 422
+        deleted = await auth_client.request(
+            "DELETE",
+            "/api/users/me",
+            json={"password": registered["account"]["password"]},
+            headers=registered["auth"],
+        )
+        assert deleted.status_code == 204
+        assert await api.events("auth.user_deleted", user_id=user_id) == [{"user_id": user_id}]
+        uid = uuid.UUID(user_id)
+        async with api.runtime.db.session() as session:
+            assert (await session.exec(select(User).where(User.email == email))).first() is None
+            assert (
+                await session.exec(select(AuthSession).where(AuthSession.user_id == uid))
+            ).all() == []
+            assert (await session.exec(select(Profile).where(Profile.user_id == uid))).all() == []
+        assert (
+            await auth_client.get("/api/users/me", headers=registered["auth"])
+        ).status_code == 401
+        assert await api.runtime.redis.exists(
+            f"parley:revoked-session:{_sid(registered['access_token'])}"
+        )
+        assert (await api.login(email)).status_code == 401
+        # the address is free again
+        await api.register(registered["account"])
+
+    async def test_outbox_rows_name_no_password(self, api: Any) -> None:
+        account = (await api.register())["account"]
+        async with api.runtime.db.session() as session:
+            payloads = [e.payload for e in (await session.exec(select(OutboxEvent))).all()]
+        assert not any(account["password"] in p for p in payloads)
+
+
+def _sid(access_token: str) -> str:
+    import base64
+    import json
+
+    payload = access_token.split(".")[1]
+    return str(json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))["sid"])

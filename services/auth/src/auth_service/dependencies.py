@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, Header, Request
@@ -9,7 +10,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from auth_service.models import AuthSession, User
 from auth_service.runtime import Runtime
-from kit.errors import Unauthorized
+from kit.errors import Forbidden, Unauthorized
 from kit.jwt import AccessClaims, bearer_token
 
 
@@ -21,7 +22,7 @@ def get_runtime(request: Request) -> Runtime:
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 
 
-async def get_session(runtime: RuntimeDep) -> AsyncSession:  # type: ignore[misc]
+async def get_session(runtime: RuntimeDep) -> AsyncIterator[AsyncSession]:
     async with runtime.db.session() as session:
         yield session
 
@@ -52,3 +53,13 @@ async def get_current_user(claims: ClaimsDep, session: SessionDep) -> User:
 
 
 CurrentUser = Annotated[User, Depends(get_current_user)]
+
+
+async def get_staff_user(user: CurrentUser) -> User:
+    """The signed-in user if they are staff (checked in the database, not only in the token)."""
+    if not user.is_staff:
+        raise Forbidden("Only staff may do this.")
+    return user
+
+
+StaffUser = Annotated[User, Depends(get_staff_user)]

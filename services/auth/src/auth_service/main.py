@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -13,9 +14,13 @@ from redis.asyncio import Redis
 
 from auth_service import accounts, sessions
 from auth_service.accounts import endpoints as accounts_endpoints
+from auth_service.admin import endpoints as admin_endpoints
 from auth_service.config import Settings, settings
 from auth_service.keys import KeyRing
-from auth_service.passwords import Passwords
+from auth_service.passwords import Passwords, common_passwords
+from auth_service.profiles import endpoints as profiles_endpoints
+from auth_service.profiles.storage import AvatarStore
+from auth_service.ratelimit import AuthLimits, LoginThrottle, RateLimiter
 from auth_service.runtime import Runtime
 from auth_service.sessions import endpoints as sessions_endpoints
 from kit import events
@@ -36,7 +41,10 @@ def build_app(config: Settings = settings) -> FastAPI:
         await upgrade_async(config.database_url, MIGRATIONS)
         db = Database(config.database_url)
         redis = Redis.from_url(config.redis_url)
-        keys = KeyRing(config.signing_keys_dir).load()
+        keys = KeyRing(
+            config.signing_keys_dir, activation_seconds=config.key_activation_seconds
+        ).load()
+        common_passwords()  # read the list now, not during the first registration
 
         async def own_jwks() -> dict[str, Any]:
             return keys.jwks()
@@ -53,7 +61,18 @@ def build_app(config: Settings = settings) -> FastAPI:
                 parallelism=config.argon2_parallelism,
                 concurrency=config.hashing_concurrency,
             ),
-            verifier=JWKSVerifier(own_jwks, issuer=config.jwt_issuer, audience=config.jwt_audience),
+            # the key ring is local and cheap to ask, so an unknown kid may look again at once
+            verifier=JWKSVerifier(
+                own_jwks,
+                issuer=config.jwt_issuer,
+                audience=config.jwt_audience,
+                min_refetch_seconds=0,
+            ),
+            limiter=RateLimiter(redis),
+            limits=AuthLimits.from_settings(config),
+            login_throttle=LoginThrottle.from_settings(redis, config),
+            avatars=AvatarStore(config.avatars_dir),
+            image_slots=asyncio.Semaphore(config.image_concurrency),
         )
         app.state.runtime = runtime
         app.state.checks = {
@@ -66,6 +85,8 @@ def build_app(config: Settings = settings) -> FastAPI:
             yield
         finally:
             relay_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await relay_task  # let it leave its database session before the engine goes
             runtime.relay.close()
             await redis.aclose()
             await db.dispose()
@@ -73,6 +94,8 @@ def build_app(config: Settings = settings) -> FastAPI:
     app = create_app(service="auth", title="Parley auth", lifespan=lifespan)
     app.include_router(accounts_endpoints.router, tags=["accounts"])
     app.include_router(sessions_endpoints.router, tags=["sessions"])
+    app.include_router(profiles_endpoints.router, tags=["profiles"])
+    app.include_router(admin_endpoints.router, tags=["admin"])
 
     @app.get("/.well-known/jwks.json", include_in_schema=False)
     async def jwks(request: Request) -> dict[str, Any]:

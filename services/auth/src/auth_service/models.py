@@ -25,8 +25,12 @@ class User(SQLModel, table=True):
     is_active: bool = True
     is_staff: bool = False
     is_email_confirmed: bool = False
-    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
-    updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
+    )
+    updated_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
+    )
 
 
 class Profile(SQLModel, table=True):
@@ -47,8 +51,12 @@ class AuthSession(SQLModel, table=True):
 
     id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
     user_id: uuid.UUID = Field(sa_column=_fk("user_account.id"))
-    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
-    last_used_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
+    )
+    last_used_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
+    )
     expires_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
     revoked_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
     user_agent: str = Field(default="", max_length=255)
@@ -62,7 +70,9 @@ class RefreshToken(SQLModel, table=True):
 
     token_hash: str = Field(primary_key=True, max_length=64)
     session_id: uuid.UUID = Field(sa_column=_fk("auth_session.id"))
-    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
+    )
     rotated_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
 
 
@@ -74,6 +84,8 @@ class EmailToken(SQLModel, table=True):
     token_hash: str = Field(primary_key=True, max_length=64)
     user_id: uuid.UUID = Field(sa_column=_fk("user_account.id"))
     purpose: str = Field(max_length=16)  # "confirm" | "reset"
-    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
+    )
     expires_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
     used_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))

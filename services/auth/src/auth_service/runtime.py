@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 
 from redis.asyncio import Redis
@@ -9,6 +10,8 @@ from redis.asyncio import Redis
 from auth_service.config import Settings
 from auth_service.keys import KeyRing
 from auth_service.passwords import Passwords
+from auth_service.profiles.storage import AvatarStore
+from auth_service.ratelimit import AuthLimits, LoginThrottle, RateLimiter
 from kit.db import Database
 from kit.jwt import JWKSVerifier
 from kit.outbox import OutboxRelay
@@ -23,3 +26,8 @@ class Runtime:
     keys: KeyRing
     passwords: Passwords
     verifier: JWKSVerifier
+    limiter: RateLimiter
+    limits: AuthLimits
+    login_throttle: LoginThrottle
+    avatars: AvatarStore
+    image_slots: asyncio.Semaphore

@@ -124,6 +124,9 @@ def plan(env: dict[str, str] | None = None) -> tuple[list[Proc], dict[str, str]]
             "--port",
             str(port),
             "--no-access-log",
+            # client addresses come from the gateway's own rules (PARLEY_TRUSTED_PROXIES),
+            # never from a forwarding header uvicorn would believe from 127.0.0.1
+            "--no-proxy-headers",
             "--timeout-graceful-shutdown",
             "10",
         ]

@@ -5,7 +5,7 @@ import uuid
 from sqlmodel import col, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from auth_service.models import EmailToken, Profile, User
+from auth_service.models import EmailToken, User
 from kit.db import utcnow
 
 
@@ -17,16 +17,12 @@ async def user_by_username(session: AsyncSession, username: str) -> User | None:
     return (await session.exec(select(User).where(User.username == username))).first()
 
 
-async def profile_of(session: AsyncSession, user_id: uuid.UUID) -> Profile:
-    profile = await session.get(Profile, user_id)
-    assert profile is not None, "every user has a profile"
-    return profile
-
-
 async def email_token(session: AsyncSession, token_hash: str, purpose: str) -> EmailToken | None:
     return (
         await session.exec(
-            select(EmailToken).where(EmailToken.token_hash == token_hash, EmailToken.purpose == purpose)
+            select(EmailToken).where(
+                EmailToken.token_hash == token_hash, EmailToken.purpose == purpose
+            )
         )
     ).first()
 

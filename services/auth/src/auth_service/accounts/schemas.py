@@ -7,6 +7,8 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, EmailStr, Field
 
+from auth_service.passwords import is_common
+
 USERNAME = re.compile(r"^[A-Za-z0-9_.-]+$")
 
 
@@ -20,25 +22,61 @@ def _email(value: str) -> str:
     return value.strip().lower()
 
 
+def _not_common(value: str) -> str:
+    if is_common(value):
+        raise ValueError("This password is too common; choose one that is harder to guess.")
+    return value
+
+
 Username = Annotated[str, Field(min_length=1, max_length=25), AfterValidator(_username)]
 Email = Annotated[EmailStr, AfterValidator(_email)]
 # No truncation and no trimming: what the user typed is what is hashed.
 Password = Annotated[str, Field(min_length=8, max_length=1024)]
+NewPassword = Annotated[Password, AfterValidator(_not_common)]
+# A password that is only checked, never set: any length up to the cap.
+GivenPassword = Annotated[str, Field(min_length=1, max_length=1024)]
+OpaqueToken = Annotated[str, Field(min_length=1, max_length=200)]
 
 
 class RegisterIn(BaseModel):
     email: Email
     username: Username
-    password: Password
+    password: NewPassword
 
 
 class LoginIn(BaseModel):
     email: Email
-    password: Annotated[str, Field(min_length=1, max_length=1024)]
+    password: GivenPassword
 
 
 class TokenIn(BaseModel):
-    token: Annotated[str, Field(min_length=1, max_length=200)]
+    token: OpaqueToken
+
+
+class EmailIn(BaseModel):
+    email: Email
+
+
+class PasswordResetIn(BaseModel):
+    token: OpaqueToken
+    password: NewPassword
+
+
+class PasswordChangeIn(BaseModel):
+    current_password: GivenPassword
+    new_password: NewPassword
+
+
+class PasswordIn(BaseModel):
+    password: GivenPassword
+
+
+class UserUpdate(BaseModel):
+    username: Username | None = None
+
+
+class Accepted(BaseModel):
+    status: str = "accepted"
 
 
 class ProfilePublic(BaseModel):

@@ -1,7 +1,15 @@
-"""Accounts: registration, login, email confirmation."""
+"""Accounts: registration, login, email confirmation, password reset and change, the user itself.
+
+Anything an outsider can ask about an email address (login, forgot-password) answers the same,
+takes the same time and is throttled the same whether or not the account exists: unknown emails
+are checked against a dummy hash, throttles are keyed by the address itself, and the reset mail is
+prepared after the response has gone (`request_password_reset` runs as a background task).
+"""
 
 from __future__ import annotations
 
+import logging
+import uuid
 from datetime import timedelta
 
 from prometheus_client import Counter
@@ -9,17 +17,29 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from auth_service.accounts import repository as repo
-from auth_service.accounts.schemas import LoginIn, ProfilePublic, RegisterIn, UserPublic
+from auth_service.accounts.schemas import (
+    LoginIn,
+    PasswordChangeIn,
+    PasswordResetIn,
+    RegisterIn,
+    UserPublic,
+    UserUpdate,
+)
 from auth_service.models import EmailToken, Profile, User
 from auth_service.opaque import new_token, token_hash
-from auth_service.passwords import Passwords
+from auth_service.passwords import Passwords, check_password
+from auth_service.profiles.service import profile_public
+from auth_service.ratelimit import RateLimited, account_key
 from auth_service.runtime import Runtime
 from auth_service.sessions import service as sessions
-from kit.db import utcnow
+from kit.db import after_commit, utcnow
 from kit.errors import AppError, FieldErrors, Unauthorized
 from kit.outbox import add_event
 
+log = logging.getLogger(__name__)
 LOGINS = Counter("parley_auth_logins_total", "Login attempts by result.", ["result"])
+for _result in ("success", "failure", "rate_limited"):
+    LOGINS.labels(_result)
 
 
 class InvalidCredentials(Unauthorized):
@@ -38,7 +58,6 @@ class InvalidEmailToken(AppError):
 
 
 def user_public(user: User, profile: Profile, public_url: str) -> UserPublic:
-    avatar_url = f"{public_url.rstrip('/')}/api/avatars/{profile.avatar}" if profile.avatar else None
     return UserPublic(
         id=user.id,
         email=user.email,
@@ -46,10 +65,15 @@ def user_public(user: User, profile: Profile, public_url: str) -> UserPublic:
         is_email_confirmed=user.is_email_confirmed,
         is_staff=user.is_staff,
         created_at=user.created_at,
-        profile=ProfilePublic(
-            first_name=profile.first_name, last_name=profile.last_name, avatar_url=avatar_url
-        ),
+        profile=profile_public(profile, public_url),
     )
+
+
+def _identity(user: User) -> dict[str, str]:
+    return {"user_id": str(user.id), "email": user.email, "username": user.username}
+
+
+# --- registration and confirmation -----------------------------------------------------------
 
 
 async def create_user(
@@ -63,6 +87,7 @@ async def create_user(
     is_email_confirmed: bool = False,
 ) -> User:
     """A user with its profile, in the caller's transaction; taken fields are 422 errors."""
+    check_password(password, email=email, username=username)
     taken: dict[str, list[str]] = {}
     if await repo.user_by_email(session, email):
         taken["email"] = ["An account with this email already exists."]
@@ -83,60 +108,70 @@ async def create_user(
     except IntegrityError:
         # a concurrent registration won the race for the same email or username
         raise FieldErrors(
-            {"email": ["An account with this email or username already exists."]}, code="email_taken"
+            {"email": ["An account with this email or username already exists."]},
+            code="email_taken",
         ) from None
     session.add(Profile(user_id=user.id))
-    add_event(
-        session,
-        "auth.user_registered",
-        {"user_id": str(user.id), "email": user.email, "username": user.username},
-    )
+    add_event(session, "auth.user_registered", _identity(user))
     return user
 
 
 async def request_confirmation(runtime: Runtime, session: AsyncSession, user: User) -> None:
-    await repo.invalidate_email_tokens(session, user.id, "confirm")
-    token = new_token()
-    expires_at = utcnow() + timedelta(hours=runtime.settings.confirm_token_hours)
-    session.add(
-        EmailToken(token_hash=token_hash(token), user_id=user.id, purpose="confirm", expires_at=expires_at)
-    )
-    link = f"{runtime.settings.public_url.rstrip('/')}/email-verify/{token}"
-    add_event(
+    """A new confirmation link (earlier ones stop working), mailed through the outbox."""
+    await _mail_token(
+        runtime,
         session,
-        "auth.email_confirmation_requested",
-        {
-            "user_id": str(user.id),
-            "email": user.email,
-            "username": user.username,
-            "link": link,
-            "expires_at": expires_at.isoformat(),
-        },
+        user,
+        purpose="confirm",
+        lifetime=timedelta(hours=runtime.settings.confirm_token_hours),
+        path="email-verify",
+        event="auth.email_confirmation_requested",
+    )
+
+
+async def _mail_token(
+    runtime: Runtime,
+    session: AsyncSession,
+    user: User,
+    *,
+    purpose: str,
+    lifetime: timedelta,
+    path: str,
+    event: str,
+) -> None:
+    await repo.invalidate_email_tokens(session, user.id, purpose)
+    token = new_token()
+    expires_at = utcnow() + lifetime
+    session.add(
+        EmailToken(
+            token_hash=token_hash(token), user_id=user.id, purpose=purpose, expires_at=expires_at
+        )
+    )
+    # PARLEY_PUBLIC_URL only: a Host header is the client's to choose.
+    link = f"{runtime.settings.public_url.rstrip('/')}/{path}/{token}"
+    add_event(
+        session, event, {**_identity(user), "link": link, "expires_at": expires_at.isoformat()}
     )
 
 
 async def register(
     runtime: Runtime, session: AsyncSession, data: RegisterIn, *, user_agent: str, ip: str
 ) -> sessions.Issued:
+    await runtime.limiter.hit(runtime.limits.register_ip, ip)
     user = await create_user(
         runtime.passwords, session, email=data.email, username=data.username, password=data.password
     )
+    # the welcome confirmation mail counts towards the account's mail budget, but never blocks
+    await runtime.limiter.hit(runtime.limits.confirm_mail, account_key(user.email), enforce=False)
     await request_confirmation(runtime, session, user)
     return await sessions.start_session(runtime, session, user, user_agent=user_agent, ip=ip)
 
 
-async def login(
-    runtime: Runtime, session: AsyncSession, data: LoginIn, *, user_agent: str, ip: str
-) -> sessions.Issued:
-    user = await repo.user_by_email(session, data.email)
-    ok = await runtime.passwords.verify(user.password_hash if user else None, data.password)
-    if user is None or not ok or not user.is_active:
-        LOGINS.labels("failure").inc()
-        raise InvalidCredentials()
-    if runtime.passwords.needs_rehash(user.password_hash):
-        user.password_hash = await runtime.passwords.hash(data.password)
-    LOGINS.labels("success").inc()
-    return await sessions.start_session(runtime, session, user, user_agent=user_agent, ip=ip)
+async def resend_confirmation(runtime: Runtime, session: AsyncSession, user: User) -> None:
+    if user.is_email_confirmed:
+        return
+    await runtime.limiter.hit(runtime.limits.confirm_mail, account_key(user.email))
+    await request_confirmation(runtime, session, user)
 
 
 async def confirm_email(session: AsyncSession, token: str) -> User:
@@ -151,10 +186,146 @@ async def confirm_email(session: AsyncSession, token: str) -> User:
     if not user.is_email_confirmed:
         user.is_email_confirmed = True
         user.updated_at = now
-        add_event(
-            session,
-            "auth.email_confirmed",
-            {"user_id": str(user.id), "email": user.email, "username": user.username},
-        )
+        add_event(session, "auth.email_confirmed", _identity(user))
     await session.flush()
     return user
+
+
+# --- login and password checks ---------------------------------------------------------------
+
+
+async def login(
+    runtime: Runtime, session: AsyncSession, data: LoginIn, *, user_agent: str, ip: str
+) -> sessions.Issued:
+    try:
+        await runtime.limiter.hit(runtime.limits.login_ip, ip)
+        await runtime.login_throttle.check(account_key(data.email))
+    except RateLimited:
+        LOGINS.labels("rate_limited").inc()
+        raise
+    user = await repo.user_by_email(session, data.email)
+    # always one argon2 verification: a dummy hash stands in for a missing account
+    ok = await runtime.passwords.verify(user.password_hash if user else None, data.password)
+    if user is None or not ok or not user.is_active:
+        await runtime.login_throttle.failed(account_key(data.email))
+        LOGINS.labels("failure").inc()
+        raise InvalidCredentials()
+    await runtime.login_throttle.clear(account_key(data.email))
+    if runtime.passwords.needs_rehash(user.password_hash):
+        # the cost parameters changed since this hash was made: upgrade it now we know the password
+        user.password_hash = await runtime.passwords.hash(data.password)
+    LOGINS.labels("success").inc()
+    return await sessions.start_session(runtime, session, user, user_agent=user_agent, ip=ip)
+
+
+async def check_current_password(runtime: Runtime, user: User, password: str, field: str) -> None:
+    """Verify the signed-in user's password (throttled like a login); a wrong one is a 422."""
+    account = account_key(user.email)
+    await runtime.login_throttle.check(account)
+    if not await runtime.passwords.verify(user.password_hash, password):
+        await runtime.login_throttle.failed(account)
+        raise FieldErrors({field: ["The password is wrong."]}, code="invalid_password")
+    await runtime.login_throttle.clear(account)
+
+
+# --- password reset and change ---------------------------------------------------------------
+
+
+async def request_password_reset(runtime: Runtime, email: str) -> None:
+    """Mail a reset link if the account exists; runs after the 202 has been sent."""
+    try:
+        async with runtime.db.session() as session:
+            user = await repo.user_by_email(session, email)
+            if user is None or not user.is_active:
+                return
+            await _mail_token(
+                runtime,
+                session,
+                user,
+                purpose="reset",
+                lifetime=timedelta(minutes=runtime.settings.reset_token_minutes),
+                path="password-reset",
+                event="auth.password_reset_requested",
+            )
+    except Exception:
+        log.exception("preparing a password reset mail failed")
+
+
+async def reset_password(runtime: Runtime, session: AsyncSession, data: PasswordResetIn) -> None:
+    """Set a new password with a mailed token; every session ends and nobody is signed in."""
+    now = utcnow()
+    record = await repo.email_token(session, token_hash(data.token), "reset")
+    if record is None or record.used_at is not None or record.expires_at <= now:
+        raise InvalidEmailToken()
+    user = await session.get(User, record.user_id)
+    if user is None or not user.is_active:
+        raise InvalidEmailToken()
+    check_password(data.password, email=user.email, username=user.username)
+    record.used_at = now
+    await repo.invalidate_email_tokens(session, user.id, "reset")
+    user.password_hash = await runtime.passwords.hash(data.password)
+    user.is_email_confirmed = True  # the link reached the mailbox: the address is proven
+    user.updated_at = now
+    await sessions.revoke_sessions(
+        runtime, session, await sessions.active_sessions(session, user.id)
+    )
+    add_event(session, "auth.password_changed", _identity(user))
+    await session.flush()
+    account = account_key(user.email)
+    after_commit(session, lambda: runtime.login_throttle.clear(account))
+
+
+async def change_password(
+    runtime: Runtime,
+    session: AsyncSession,
+    user: User,
+    current_session: uuid.UUID,
+    data: PasswordChangeIn,
+) -> None:
+    """Replace the password; every other session ends, this one stays signed in."""
+    await check_current_password(runtime, user, data.current_password, "current_password")
+    check_password(
+        data.new_password, email=user.email, username=user.username, field="new_password"
+    )
+    user.password_hash = await runtime.passwords.hash(data.new_password)
+    user.updated_at = utcnow()
+    others = [
+        s for s in await sessions.active_sessions(session, user.id) if s.id != current_session
+    ]
+    await sessions.revoke_sessions(runtime, session, others)
+    add_event(session, "auth.password_changed", _identity(user))
+    await session.flush()
+
+
+# --- the user itself -------------------------------------------------------------------------
+
+
+async def update_user(session: AsyncSession, user: User, data: UserUpdate) -> User:
+    if data.username is not None and data.username != user.username:
+        other = await repo.user_by_username(session, data.username)
+        if other is not None and other.id != user.id:
+            raise FieldErrors({"username": ["This username is taken."]}, code="username_taken")
+        user.username = data.username
+        user.updated_at = utcnow()
+        try:
+            await session.flush()
+        except IntegrityError:
+            raise FieldErrors(
+                {"username": ["This username is taken."]}, code="username_taken"
+            ) from None
+    return user
+
+
+async def delete_user(runtime: Runtime, session: AsyncSession, user: User, password: str) -> None:
+    """Delete the account and everything auth keeps about it; chat hears `auth.user_deleted`."""
+    await check_current_password(runtime, user, password, "password")
+    profile = await session.get(Profile, user.id)
+    avatar = profile.avatar if profile else None
+    await sessions.revoke_sessions(
+        runtime, session, await sessions.active_sessions(session, user.id)
+    )
+    add_event(session, "auth.user_deleted", {"user_id": str(user.id)})
+    await session.flush()
+    await session.delete(user)  # profile, sessions, refresh and email tokens cascade
+    await session.flush()
+    after_commit(session, lambda: runtime.avatars.remove(avatar))

@@ -14,21 +14,30 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from prometheus_client import Counter
-from sqlmodel import col, select, update
+from sqlmodel import col, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from auth_service.models import AuthSession, RefreshToken, User
 from auth_service.opaque import new_token, token_hash
 from auth_service.runtime import Runtime
+from auth_service.sessions import repository as repo
 from kit import jwt as kjwt
 from kit.db import after_commit, utcnow
-from kit.errors import Unauthorized
+from kit.errors import NotFound, Unauthorized
 
 GRACE = timedelta(seconds=10)
 REVOKED_KEY = "parley:revoked-session:{}"
 REFRESH_REUSE = Counter(
-    "parley_refresh_reuse_detected_total", "Rotated refresh tokens presented again (family revoked)."
+    "parley_refresh_reuse_detected_total",
+    "Rotated refresh tokens presented again (family revoked).",
 )
+
+
+class SessionNotFound(NotFound):
+    code = "session_not_found"
+
+    def __init__(self) -> None:
+        super().__init__("No such session.")
 
 
 class InvalidRefreshToken(Unauthorized):
@@ -75,7 +84,9 @@ async def start_session(
     session.add(auth_session)
     await session.flush()
     refresh = new_token()
-    session.add(RefreshToken(token_hash=token_hash(refresh), session_id=auth_session.id, created_at=now))
+    session.add(
+        RefreshToken(token_hash=token_hash(refresh), session_id=auth_session.id, created_at=now)
+    )
     await session.flush()
     return Issued(access_token_for(runtime, user, auth_session.id), refresh, user)
 
@@ -85,7 +96,9 @@ def _expired(runtime: Runtime, auth_session: AuthSession, now: datetime) -> bool
     return now >= auth_session.expires_at or now >= idle_limit
 
 
-async def refresh(runtime: Runtime, session: AsyncSession, presented: str) -> Issued:
+async def refresh(
+    runtime: Runtime, session: AsyncSession, presented: str, *, ip: str = "", user_agent: str = ""
+) -> Issued:
     now = utcnow()
     token = await session.get(RefreshToken, token_hash(presented))
     if token is None:
@@ -97,35 +110,49 @@ async def refresh(runtime: Runtime, session: AsyncSession, presented: str) -> Is
     if not user.is_active or _expired(runtime, auth_session, now):
         raise InvalidRefreshToken("Your session has expired; sign in again.")
 
-    if token.rotated_at is not None:
-        if now - token.rotated_at <= GRACE and await _is_predecessor(session, token):
+    if token.rotated_at is not None or not await _claim(session, token, now):
+        # already used: two tabs racing, or a copy of the token in someone else's hands
+        await session.refresh(token)  # (a concurrent request may have rotated it a moment ago)
+        rotated_at = token.rotated_at or now
+        if now - rotated_at <= GRACE and await _is_predecessor(session, token):
             auth_session.last_used_at = now
             return Issued(access_token_for(runtime, user, auth_session.id), None, user)
         REFRESH_REUSE.inc()
         await revoke_sessions(runtime, session, [auth_session])
         raise InvalidRefreshToken("This sign-in was used elsewhere; sign in again.")
 
-    token.rotated_at = now
     auth_session.last_used_at = now
+    if ip:
+        auth_session.ip = ip[:64]
+    if user_agent:
+        auth_session.user_agent = user_agent[:255]
     fresh = new_token()
-    session.add(RefreshToken(token_hash=token_hash(fresh), session_id=auth_session.id, created_at=now))
+    session.add(
+        RefreshToken(token_hash=token_hash(fresh), session_id=auth_session.id, created_at=now)
+    )
     await session.flush()
     return Issued(access_token_for(runtime, user, auth_session.id), fresh, user)
 
 
+async def _claim(session: AsyncSession, token: RefreshToken, now: datetime) -> bool:
+    """Mark `token` rotated unless another transaction did first (then it is a race or reuse)."""
+    result = await session.exec(
+        update(RefreshToken)
+        .where(
+            col(RefreshToken.token_hash) == token.token_hash,
+            col(RefreshToken.rotated_at).is_(None),
+        )
+        .values(rotated_at=now)
+    )
+    claimed = result.rowcount == 1
+    if claimed:
+        token.rotated_at = now
+    return claimed
+
+
 async def _is_predecessor(session: AsyncSession, token: RefreshToken) -> bool:
     """True if the token issued right after `token` is still the session's current one."""
-    newer = (
-        await session.exec(
-            select(RefreshToken)
-            .where(
-                RefreshToken.session_id == token.session_id,
-                col(RefreshToken.created_at) >= token.created_at,
-                RefreshToken.token_hash != token.token_hash,
-            )
-            .order_by(col(RefreshToken.created_at))
-        )
-    ).all()
+    newer = await repo.tokens_after(session, token)
     return len(newer) == 1 and newer[0].rotated_at is None
 
 
@@ -158,12 +185,25 @@ async def revoke_sessions(
 
 
 async def active_sessions(session: AsyncSession, user_id: uuid.UUID) -> list[AuthSession]:
-    return list(
-        (
-            await session.exec(
-                select(AuthSession)
-                .where(AuthSession.user_id == user_id, col(AuthSession.revoked_at).is_(None))
-                .order_by(col(AuthSession.last_used_at).desc())
-            )
-        ).all()
-    )
+    """Every session of the user that is not revoked yet (expired ones included)."""
+    return await repo.active_sessions(session, user_id)
+
+
+async def live_sessions(
+    runtime: Runtime, session: AsyncSession, user_id: uuid.UUID
+) -> list[AuthSession]:
+    """The user's sessions that can still refresh: neither revoked nor expired."""
+    now = utcnow()
+    return [
+        s for s in await repo.active_sessions(session, user_id) if not _expired(runtime, s, now)
+    ]
+
+
+async def revoke_one(
+    runtime: Runtime, session: AsyncSession, user_id: uuid.UUID, session_id: uuid.UUID
+) -> None:
+    """Sign out one of the user's own sessions; anyone else's is "not found"."""
+    target = await session.get(AuthSession, session_id)
+    if target is None or target.user_id != user_id or target.revoked_at is not None:
+        raise SessionNotFound()
+    await revoke_sessions(runtime, session, [target])

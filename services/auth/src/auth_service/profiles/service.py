@@ -1,0 +1,96 @@
+"""Profiles: names and the avatar. Image work runs in threads, a few at a time."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from auth_service.accounts.schemas import ProfilePublic
+from auth_service.models import Profile, User
+from auth_service.profiles import images
+from auth_service.profiles.schemas import ProfileUpdate
+from auth_service.runtime import Runtime
+from kit.db import after_commit, utcnow
+from kit.errors import AppError
+
+
+class AvatarRejected(AppError):
+    """The upload is not a usable JPEG, PNG or WebP image (422, named under `file`)."""
+
+    status_code = 422
+    code = "invalid_image"
+
+    def __init__(self, message: str, *, code: str | None = None, status_code: int | None = None):
+        super().__init__(message, code=code, status_code=status_code)
+
+    def extra(self) -> dict[str, Any]:
+        return {"errors": {"file": [self.message]}}
+
+
+def avatar_url(public_url: str, name: str | None) -> str | None:
+    return f"{public_url.rstrip('/')}/api/avatars/{name}" if name else None
+
+
+def profile_public(profile: Profile, public_url: str) -> ProfilePublic:
+    return ProfilePublic(
+        first_name=profile.first_name,
+        last_name=profile.last_name,
+        avatar_url=avatar_url(public_url, profile.avatar),
+    )
+
+
+async def profile_of(session: AsyncSession, user: User) -> Profile:
+    profile = await session.get(Profile, user.id)
+    if profile is None:  # every user gets one at registration; heal a missing row anyway
+        profile = Profile(user_id=user.id)
+        session.add(profile)
+        await session.flush()
+    return profile
+
+
+async def update_profile(session: AsyncSession, user: User, data: ProfileUpdate) -> Profile:
+    profile = await profile_of(session, user)
+    if data.first_name is not None:
+        profile.first_name = data.first_name
+    if data.last_name is not None:
+        profile.last_name = data.last_name
+    user.updated_at = utcnow()
+    await session.flush()
+    return profile
+
+
+async def set_avatar(runtime: Runtime, session: AsyncSession, user: User, data: bytes) -> Profile:
+    limit = runtime.settings.avatar_max_bytes
+    if len(data) > limit:
+        raise AvatarRejected(
+            f"The image is larger than {limit // (1024 * 1024)} MB.",
+            code="avatar_too_large",
+            status_code=413,
+        )
+    try:
+        async with runtime.image_slots:
+            processed = await asyncio.to_thread(
+                images.process, data, max_pixels=runtime.settings.avatar_max_pixels
+            )
+    except images.InvalidImage as exc:
+        raise AvatarRejected(exc.message, code=exc.code) from None
+    store = runtime.avatars
+    name = store.new_name()
+    await asyncio.to_thread(store.save, name, processed.large, processed.small)
+    profile = await profile_of(session, user)
+    old, profile.avatar = profile.avatar, name
+    user.updated_at = utcnow()
+    await session.flush()
+    after_commit(session, lambda: store.remove(old))
+    return profile
+
+
+async def remove_avatar(runtime: Runtime, session: AsyncSession, user: User) -> Profile:
+    profile = await profile_of(session, user)
+    old, profile.avatar = profile.avatar, None
+    user.updated_at = utcnow()
+    await session.flush()
+    after_commit(session, lambda: runtime.avatars.remove(old))
+    return profile
