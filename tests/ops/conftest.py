@@ -1,0 +1,191 @@
+"""Operations tests: real stacks (as `parley up` runs them) watched by a real Prometheus.
+
+`ops_stack` is a Redis-brokered stack of its own (the e2e `stack` belongs to tests/e2e and other
+tests there signal its processes); `rabbit_stack` is the same stack with `BROKER_URL` on RabbitMQ,
+in a virtual host made for the run and deleted after it, so runs never share queues.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from aiosmtpd.controller import Controller
+
+from kit.testing.servers import free_port, serve_asgi
+from parley.model_server import ModelServer
+from parley.redis_server import RedisServer
+from parley.stack import Ports
+
+from ..e2e.conftest import Inbox, Receiver, Stack, free_port_block, start_stack, stop_stack
+
+ROOT = Path(__file__).resolve().parents[2]
+AMQP_HOST, AMQP_PORT = "127.0.0.1", 5672
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def tool(name: str) -> str:
+    """The path of a binary the ops checks need; skipped locally, a failure in CI, when missing."""
+    path = shutil.which(name)
+    if path is None:
+        message = f"`{name}` is not installed (Debian package `prometheus`; .ci/run installs it)"
+        if IN_CI:
+            pytest.fail(message)
+        pytest.skip(message)
+    return path
+
+
+@pytest.fixture(scope="session")
+def ops_inbox() -> Iterator[tuple[Inbox, int]]:
+    handler = Inbox()
+    port = free_port()
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    yield handler, port
+    controller.stop()
+
+
+@pytest.fixture(scope="session")
+def ops_model_server() -> Iterator[tuple[ModelServer, str]]:
+    server = ModelServer()
+    with serve_asgi(server.app) as url:
+        yield server, url
+
+
+@pytest.fixture
+def ops_model(ops_model_server: tuple[ModelServer, str]) -> ModelServer:
+    """The test model, reset to an instant, well-behaved state for each test."""
+    server, url = ops_model_server
+    httpx.post(f"{url}/_control", json={}).raise_for_status()
+    return server
+
+
+@pytest.fixture(scope="session")
+def ops_receiver() -> Iterator[tuple[Receiver, str]]:
+    hooks = Receiver()
+    with serve_asgi(hooks.app) as url:
+        yield hooks, url
+
+
+def stack_env(
+    tmp: Path, redis_url: str, smtp_port: int, model_url: str, **extra: str
+) -> dict[str, str]:
+    return {
+        **os.environ,
+        "PARLEY_ENV": "testing",
+        "PARLEY_DATA_DIR": str(tmp / "data"),
+        "PARLEY_PORT": str(free_port_block()),
+        "REDIS_URL": redis_url,
+        "SMTP_HOST": "127.0.0.1",
+        "SMTP_PORT": str(smtp_port),
+        "OPENAI_BASE_URL": f"{model_url}/v1",
+        "OPENAI_API_KEY": "test-key",
+        "PARLEY_MODELS": "parley-demo",
+        "PARLEY_PUBLIC_URL": "http://parley.test",
+        "LLM_WORKER_CONCURRENCY": "20",
+        "PARLEY_TASK_VISIBILITY_TIMEOUT": "5",
+        "PARLEY_WEBHOOK_ALLOW_PRIVATE": "true",
+        "PARLEY_WEBHOOK_RETRY_SCALE": "0.01",
+        **extra,
+    }
+
+
+def ports(stack: Stack) -> Ports:
+    return Ports(int(stack.env["PARLEY_PORT"]))
+
+
+@pytest.fixture(scope="session")
+def ops_stack(
+    ops_inbox: tuple[Inbox, int],
+    ops_model_server: tuple[ModelServer, str],
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Stack]:
+    tmp = tmp_path_factory.mktemp("ops-stack")
+    redis = RedisServer(tmp / "redis").start()
+    # two answer slots: a handful of slow answers saturates the worker (queue depth, in-flight)
+    env = stack_env(tmp, redis.url, ops_inbox[1], ops_model_server[1], LLM_WORKER_CONCURRENCY="2")
+    running = start_stack(env, tmp / "parley-up.log")
+    try:
+        yield running
+    finally:
+        code = stop_stack(running)
+        redis.stop()
+        assert code == 0, f"parley up exited with {code}:\n{running.log()[-3000:]}"
+
+
+def rabbitmq_reachable() -> bool:
+    try:
+        with socket.create_connection((AMQP_HOST, AMQP_PORT), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+class VirtualHost:
+    """A RabbitMQ virtual host of our own, made with `rabbitmqctl` (guest gets every right)."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.ctl = shutil.which("rabbitmqctl")
+
+    def _ctl(self, *args: str) -> subprocess.CompletedProcess[str]:
+        assert self.ctl is not None
+        return subprocess.run(
+            [self.ctl, *args], capture_output=True, text=True, timeout=60, check=False
+        )
+
+    def create(self) -> bool:
+        if self.ctl is None:
+            return False
+        made = self._ctl("add_vhost", self.name)
+        if made.returncode != 0:
+            return False
+        return (
+            self._ctl("set_permissions", "-p", self.name, "guest", ".*", ".*", ".*").returncode == 0
+        )
+
+    def delete(self) -> None:
+        self._ctl("delete_vhost", self.name)
+
+    @property
+    def url(self) -> str:
+        return f"amqp://guest:guest@{AMQP_HOST}:{AMQP_PORT}/{self.name}"
+
+
+@pytest.fixture(scope="module")
+def rabbit_vhost() -> Iterator[VirtualHost]:
+    if not rabbitmq_reachable():
+        pytest.skip(f"RabbitMQ is not reachable on {AMQP_HOST}:{AMQP_PORT}")
+    vhost = VirtualHost(f"parley-test-{uuid.uuid4().hex[:10]}")
+    if not vhost.create():
+        pytest.skip("cannot create a RabbitMQ virtual host (rabbitmqctl missing or refused)")
+    try:
+        yield vhost
+    finally:
+        vhost.delete()
+
+
+@pytest.fixture(scope="module")  # stopped as soon as its tests are done
+def rabbit_stack(
+    rabbit_vhost: VirtualHost,
+    ops_inbox: tuple[Inbox, int],
+    ops_model_server: tuple[ModelServer, str],
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Stack]:
+    tmp = tmp_path_factory.mktemp("rabbit-stack")
+    redis = RedisServer(tmp / "redis").start()  # answer streams, rate limits: still Redis
+    env = stack_env(tmp, redis.url, ops_inbox[1], ops_model_server[1], BROKER_URL=rabbit_vhost.url)
+    running = start_stack(env, tmp / "parley-up.log")
+    try:
+        yield running
+    finally:
+        code = stop_stack(running)
+        redis.stop()
+        assert code == 0, f"parley up exited with {code}:\n{running.log()[-3000:]}"
