@@ -17,12 +17,11 @@ import aiohttp
 import httpx
 from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.openapi.docs import get_swagger_ui_html
 from redis.asyncio import Redis
 from starlette.middleware import Middleware
-from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.responses import JSONResponse, Response
 
-from gateway import proxy, routes, tokens, web
+from gateway import docs, proxy, routes, tokens, web
 from gateway.clientip import ClientAddress
 from gateway.config import Settings, settings
 from gateway.fastpath import ProxyFastPath
@@ -118,9 +117,7 @@ def build_app(config: Settings = settings, *, serve_metrics: bool = True) -> Fas
     async def openapi(request: Request) -> JSONResponse:
         return JSONResponse(await merged_openapi(request.app.state.http, config))
 
-    @app.get("/api/docs", include_in_schema=False)
-    async def docs() -> HTMLResponse:
-        return get_swagger_ui_html(openapi_url="/api/openapi.json", title="Parley API")
+    app.include_router(docs.router)
 
     @app.api_route("/dev/mail{rest:path}", methods=["GET"], include_in_schema=False)
     async def dev_mail(request: Request, rest: str) -> Response:
