@@ -132,3 +132,36 @@ def test_failed_answers_and_test_deliveries(
     _, second = hooks.wait_for(2, path)
     assert json.loads(second["body"])["type"] == "webhook.test"
     assert verified(webhook["secret"], second)["data"]["webhook_id"] == webhook["id"]
+
+
+def test_deleting_the_account_removes_dialogs_messages_and_webhooks(
+    stack: Stack, model: ModelServer, receiver: tuple[Receiver, str]
+) -> None:
+    from sqlalchemy import create_engine, text
+
+    _, base = receiver
+    api, auth = signed_in(stack)
+    me = api.get("/api/users/me", headers=auth).json()
+    register(api, auth, f"{base}/deleted-{uuid.uuid4().hex}")
+    wait_ended(api, auth, post(api, auth)["id"])
+    url = stack.env.get("CHAT_DATABASE_URL") or (
+        f"sqlite:///{stack.env['PARLEY_DATA_DIR']}/chat.db"
+    )
+    engine = create_engine(url.replace("+aiosqlite", "").replace("+asyncpg", "+psycopg2"))
+    counts = "SELECT (SELECT count(*) FROM dialog WHERE user_id = :u), (SELECT count(*) FROM message WHERE user_id = :u), (SELECT count(*) FROM webhook_endpoint WHERE user_id = :u)"  # noqa: E501
+    user_id = uuid.UUID(me["id"])
+    key = user_id.hex if url.startswith("sqlite") else str(user_id)
+    with engine.connect() as conn:
+        assert tuple(conn.execute(text(counts), {"u": key}).one()) == (1, 1, 1)
+    deleted = api.request(
+        "DELETE", "/api/users/me", json={"password": "correct horse 42"}, headers=auth
+    )
+    assert deleted.status_code == 204, deleted.text
+    deadline = time.monotonic() + 20
+    while True:
+        with engine.connect() as conn:
+            if tuple(conn.execute(text(counts), {"u": key}).one()) == (0, 0, 0):
+                break
+        assert time.monotonic() < deadline, "chat kept the deleted user's data"
+        time.sleep(0.2)
+    engine.dispose()
