@@ -11,8 +11,15 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-import httpx
-from playwright.sync_api import BrowserContext, ConsoleMessage, Page, Request, Response, expect
+from playwright.sync_api import (
+    BrowserContext,
+    ConsoleMessage,
+    Page,
+    Request,
+    Response,
+    Route,
+    expect,
+)
 
 from .conftest import Inbox, Stack
 
@@ -46,6 +53,8 @@ class Watch:
     responses: list[Response] = field(default_factory=list)
     console_errors: list[ConsoleMessage] = field(default_factory=list)
     page_errors: list[str] = field(default_factory=list)
+    # foreign requests that got past the page's own checks (CSP) to the network layer
+    escaped: list[str] = field(default_factory=list)
 
     @classmethod
     def start(cls, context: BrowserContext, origin: str) -> Watch:
@@ -53,14 +62,20 @@ class Watch:
         context.add_init_script(RECORD_CSP_VIOLATIONS)
         context.on("request", lambda r: watch.requests.append(r))
         context.on("response", lambda r: watch.responses.append(r))
-        context.on("console", lambda m: watch.console_errors.append(m) if m.type == "error" else None)
+        context.on("console", lambda m: m.type == "error" and watch.console_errors.append(m))
         context.on("weberror", lambda e: watch.page_errors.append(str(e.error)))
-        # Nothing may leave the origin; should anything try, it is recorded above and goes
-        # no further than this route.
-        context.route(lambda url: not url.startswith(watch.origin + "/"), lambda r: r.abort())
+
+        # Nothing may leave the origin. A request the CSP blocks still shows as a request
+        # (failing with "csp") but never reaches this route; whatever does is kept, and stops here.
+        def stop(route: Route) -> None:
+            watch.escaped.append(route.request.url)
+            route.abort()
+
+        context.route(lambda url: not url.startswith(watch.origin + "/"), stop)
         return watch
 
     def foreign_requests(self) -> list[str]:
+        """Every foreign request the page attempted, blocked by the CSP or not."""
         return [r.url for r in self.requests if not r.url.startswith(self.origin + "/")]
 
     def api_calls(self, method: str | None = None, path: str = "") -> list[Request]:
@@ -101,6 +116,7 @@ class Watch:
     def assert_clean(self, page: Page, *allowed: tuple[int, str]) -> None:
         """Nothing left the origin, no script error, no CSP violation, no stray console error."""
         assert self.foreign_requests() == []
+        assert self.escaped == []
         assert self.page_errors == []
         assert self.unexpected_console_errors(*allowed) == []
         assert csp_violations(page) == []
@@ -127,17 +143,15 @@ def register_by_api(stack: Stack, account: Account) -> dict[str, Any]:
     with stack.client() as api:
         response = api.post(
             "/api/auth/register",
-            json={"email": account.email, "username": account.username, "password": account.password},
+            json={
+                "email": account.email,
+                "username": account.username,
+                "password": account.password,
+            },
             headers={"Parley-Token-Transport": "body"},
         )
     assert response.status_code == 201, response.text
     return response.json()  # type: ignore[no-any-return]
-
-
-def confirm_by_api(stack: Stack, token: str) -> None:
-    with stack.client() as api:
-        response = api.post("/api/auth/email/confirm", json={"token": token})
-    assert response.status_code == 200, response.text
 
 
 def confirmation_token(inbox: Inbox, email: str) -> str:
@@ -183,7 +197,3 @@ def refresh_cookie(context: BrowserContext) -> str | None:
         if cookie["name"].endswith("parley_refresh"):
             return cookie["value"]
     return None
-
-
-def http_client(stack: Stack) -> httpx.Client:
-    return stack.client()
