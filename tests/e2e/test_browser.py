@@ -429,12 +429,6 @@ def test_mobile_viewport_has_a_drawer(
     watch.assert_clean(page, SIGNED_OUT_LOAD)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="web bug: opening the drawer from the keyboard leaves focus on <body> (the sidebar is "
-    "still `visibility: hidden`, mid-transition, when the effect focuses New chat), and Escape "
-    "cannot return focus to the menu button (main is still `inert` when it is focused)",
-)
 def test_drawer_moves_focus_in_and_back_from_the_keyboard(
     new_context: Any, browser_stack: Stack
 ) -> None:

@@ -13,6 +13,7 @@ export function Sidebar({ drawer, open }: { drawer: boolean; open: boolean }) {
   const dispatch = useAppDispatch();
   const user = useAppSelector(selectUser);
   const newChatRef = useRef<HTMLAnchorElement>(null);
+  const returnFocus = useRef(false);
   const close = () => dispatch(drawerToggled(false));
 
   useEffect(() => {
@@ -20,11 +21,18 @@ export function Sidebar({ drawer, open }: { drawer: boolean; open: boolean }) {
     newChatRef.current?.focus();
     const onKey = (event: KeyboardEvent) => {
       if (event.key !== "Escape" || event.defaultPrevented) return;
+      returnFocus.current = true;
       dispatch(drawerToggled(false));
-      document.getElementById("open-sidebar")?.focus();
     };
     document.addEventListener("keydown", onKey);
-    return () => document.removeEventListener("keydown", onKey);
+    return () => {
+      document.removeEventListener("keydown", onKey);
+      // runs after the closed drawer is rendered, when <main> is no longer inert
+      if (returnFocus.current) {
+        returnFocus.current = false;
+        document.getElementById("open-sidebar")?.focus();
+      }
+    };
   }, [drawer, open, dispatch]);
 
   const displayName = user ? [user.profile.first_name, user.profile.last_name].filter(Boolean).join(" ") || user.username : "";
