@@ -245,8 +245,15 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="OpenAI-compatible demo/test model server")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8005)
+    parser.add_argument(
+        "--token-delay",
+        type=float,
+        default=0.02,
+        help="seconds between tokens: the demo streams at a pace people can watch",
+    )
     args = parser.parse_args(argv)
-    uvicorn.run(ModelServer().app, host=args.host, port=args.port, log_level="warning")
+    server = ModelServer(Behaviour(token_delay=args.token_delay))
+    uvicorn.run(server.app, host=args.host, port=args.port, log_level="warning")
 
 
 if __name__ == "__main__":
