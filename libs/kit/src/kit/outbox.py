@@ -10,6 +10,7 @@ event id.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import uuid
@@ -75,6 +76,8 @@ class OutboxRelay:
         self.idle_seconds = idle_seconds
         self.max_backoff = max_backoff_seconds
         self._wake = asyncio.Event()
+        self._stopping = False
+        self._task: asyncio.Task[None] | None = None
         self._connection: Connection | None = None
         db.session_defaults["outbox_relay"] = self
 
@@ -139,10 +142,33 @@ class OutboxRelay:
             )
             return len(rows.all())
 
+    def start(self) -> None:
+        """Run the relay in the background until `stop()`."""
+        self._stopping = False
+        self._task = asyncio.create_task(self.run(), name=f"outbox-relay-{self.service}")
+
+    async def stop(self, timeout: float = 10.0) -> None:
+        """Let the batch under way finish, then stop.
+
+        Never cancelled mid-batch: a cancel between its UPDATE and COMMIT could leave a pooled
+        connection holding SQLite's write lock while the engine shuts down.
+        """
+        self._stopping = True
+        self._wake.set()
+        if self._task is not None:
+            try:
+                await asyncio.wait_for(asyncio.shield(self._task), timeout)
+            except TimeoutError:
+                self._task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await self._task
+            self._task = None
+        self._close()
+
     async def run(self) -> None:
-        """Publish forever: right after a commit wakes it, otherwise every `idle_seconds`."""
+        """Publish until stopped: right after a commit wakes it, otherwise every `idle_seconds`."""
         backoff = 0.5
-        while True:
+        while not self._stopping:
             # cleared before publishing, so a commit that lands mid-publish wakes the next round
             self._wake.clear()
             try:

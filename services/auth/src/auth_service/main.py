@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -80,14 +79,11 @@ def build_app(config: Settings = settings) -> FastAPI:
             "redis": redis.ping,
             "broker": lambda: asyncio.to_thread(_broker_ping, config.broker_url),
         }
-        relay_task = asyncio.create_task(runtime.relay.run(), name="outbox-relay")
+        runtime.relay.start()
         try:
             yield
         finally:
-            relay_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await relay_task  # let it leave its database session before the engine goes
-            runtime.relay.close()
+            await runtime.relay.stop()  # leaves its database session before the engine goes
             await redis.aclose()
             await db.dispose()
 

@@ -70,17 +70,17 @@ def build_app(config: Settings = settings, *, jwks_source: JWKSSource | None = N
         relay = OutboxRelay(db, config.broker_url, service="chat")
         consumer = events.consumer(app.state.runtime, asyncio.get_running_loop())
         consumer.start()
-        background = [
-            asyncio.create_task(relay.run(), name="outbox-relay"),
-            asyncio.create_task(reaper(app.state.runtime), name="reaper"),
-        ]
+        relay.start()
+        stopping = asyncio.Event()
+        reaping = asyncio.create_task(reaper(app.state.runtime, stopping), name="reaper")
         try:
             yield
         finally:
-            for task in background:
-                task.cancel()
+            # background work stops between database sessions, never inside one
+            stopping.set()
+            await reaping
+            await relay.stop()
             await asyncio.to_thread(consumer.stop)
-            relay.close()
             await http.aclose()
             await redis.aclose()
             await stream_redis.aclose()
@@ -96,10 +96,14 @@ def build_app(config: Settings = settings, *, jwks_source: JWKSSource | None = N
     return app
 
 
-async def reaper(runtime: Runtime) -> None:
+async def reaper(runtime: Runtime, stopping: asyncio.Event) -> None:
     """Fail answers whose worker died and was not replaced (see `messages.service.reap`)."""
     while True:
-        await asyncio.sleep(runtime.settings.reaper_interval_seconds)
+        try:
+            await asyncio.wait_for(stopping.wait(), runtime.settings.reaper_interval_seconds)
+            return
+        except TimeoutError:
+            pass
         try:
             async with runtime.db.session() as session:
                 if failed := await message_service.reap(runtime, session):
