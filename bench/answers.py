@@ -376,9 +376,13 @@ async def bench_burst(stack: Stack, model: Model, count: int, stream: bool) -> d
             for chunk in range(0, len(pending), 50):
                 batch = pending[chunk : chunk + 50]
                 replies = await asyncio.gather(
-                    *(http.get(f"/api/messages/{mid}", headers=user) for mid, user in batch)
+                    *(http.get(f"/api/messages/{mid}", headers=user) for mid, user in batch),
+                    return_exceptions=True,
                 )
                 for (mid, user), reply in zip(batch, replies, strict=True):
+                    if isinstance(reply, BaseException):
+                        still.append((mid, user))  # ask again next round
+                        continue
                     status = (
                         reply.json().get("status", "missing")
                         if reply.status_code == 200

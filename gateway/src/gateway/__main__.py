@@ -20,6 +20,7 @@ def main() -> None:
         proxy_headers=False,
         access_log=False,
         timeout_graceful_shutdown=10,
+        timeout_keep_alive=75,
     )
 
 

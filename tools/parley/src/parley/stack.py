@@ -127,6 +127,10 @@ def plan(env: dict[str, str] | None = None) -> tuple[list[Proc], dict[str, str]]
             # client addresses come from the gateway's own rules (PARLEY_TRUSTED_PROXIES),
             # never from a forwarding header uvicorn would believe from 127.0.0.1
             "--no-proxy-headers",
+            # longer than the idle timeout of clients and proxies in front, so a reused
+            # keep-alive connection is never closed under a request
+            "--timeout-keep-alive",
+            "75",
             "--timeout-graceful-shutdown",
             "10",
         ]
