@@ -40,7 +40,7 @@ from kit.testing.databases import POSTGRES_URL, create_pg_database, drop_databas
 from kit.testing.servers import free_port  # noqa: E402
 from parley.ports import wait_ready  # noqa: E402
 from parley.redis_server import RedisServer  # noqa: E402
-from parley.stack import Ports  # noqa: E402
+from parley.stack import Ports, plan  # noqa: E402
 
 SYSTEM_CORE, LOAD_CORE = "0", "1"
 TOKENS_40 = " ".join(f"tok{i}" for i in range(40))
@@ -106,7 +106,9 @@ class Stack:
         return float("nan")
 
     def add_llm_worker(self, concurrency: int) -> None:
-        env = {**self.env, "LLM_WORKER_METRICS_PORT": str(free_port())}
+        # the environment `parley up` gives its own workers (internal token, service URLs, ...)
+        _, env = plan(self.env)
+        env["LLM_WORKER_METRICS_PORT"] = str(free_port())
         self.extra.append(
             subprocess.Popen(
                 [
