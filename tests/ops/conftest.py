@@ -15,16 +15,13 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
-from aiosmtpd.controller import Controller
 
-from kit.testing.servers import free_port, serve_asgi
 from parley.model_server import ModelServer
 from parley.redis_server import RedisServer
 from parley.stack import Ports
 
-from ..e2e.conftest import Inbox, Receiver, Stack, free_port_block, start_stack, stop_stack
+from ..e2e.conftest import Inbox, Stack, free_port_block, start_stack, stop_stack
 
 ROOT = Path(__file__).resolve().parents[2]
 AMQP_HOST, AMQP_PORT = "127.0.0.1", 5672
@@ -40,38 +37,6 @@ def tool(name: str) -> str:
             pytest.fail(message)
         pytest.skip(message)
     return path
-
-
-@pytest.fixture(scope="session")
-def ops_inbox() -> Iterator[tuple[Inbox, int]]:
-    handler = Inbox()
-    port = free_port()
-    controller = Controller(handler, hostname="127.0.0.1", port=port)
-    controller.start()
-    yield handler, port
-    controller.stop()
-
-
-@pytest.fixture(scope="session")
-def ops_model_server() -> Iterator[tuple[ModelServer, str]]:
-    server = ModelServer()
-    with serve_asgi(server.app) as url:
-        yield server, url
-
-
-@pytest.fixture
-def ops_model(ops_model_server: tuple[ModelServer, str]) -> ModelServer:
-    """The test model, reset to an instant, well-behaved state for each test."""
-    server, url = ops_model_server
-    httpx.post(f"{url}/_control", json={}).raise_for_status()
-    return server
-
-
-@pytest.fixture(scope="session")
-def ops_receiver() -> Iterator[tuple[Receiver, str]]:
-    hooks = Receiver()
-    with serve_asgi(hooks.app) as url:
-        yield hooks, url
 
 
 def stack_env(
@@ -103,14 +68,14 @@ def ports(stack: Stack) -> Ports:
 
 @pytest.fixture(scope="session")
 def ops_stack(
-    ops_inbox: tuple[Inbox, int],
-    ops_model_server: tuple[ModelServer, str],
+    inbox: tuple[Inbox, int],
+    model_server: tuple[ModelServer, str],
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Stack]:
     tmp = tmp_path_factory.mktemp("ops-stack")
     redis = RedisServer(tmp / "redis").start()
     # two answer slots: a handful of slow answers saturates the worker (queue depth, in-flight)
-    env = stack_env(tmp, redis.url, ops_inbox[1], ops_model_server[1], LLM_WORKER_CONCURRENCY="2")
+    env = stack_env(tmp, redis.url, inbox[1], model_server[1], LLM_WORKER_CONCURRENCY="2")
     running = start_stack(env, tmp / "parley-up.log")
     try:
         yield running
@@ -175,13 +140,13 @@ def rabbit_vhost() -> Iterator[VirtualHost]:
 @pytest.fixture(scope="module")  # stopped as soon as its tests are done
 def rabbit_stack(
     rabbit_vhost: VirtualHost,
-    ops_inbox: tuple[Inbox, int],
-    ops_model_server: tuple[ModelServer, str],
+    inbox: tuple[Inbox, int],
+    model_server: tuple[ModelServer, str],
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Stack]:
     tmp = tmp_path_factory.mktemp("rabbit-stack")
     redis = RedisServer(tmp / "redis").start()  # answer streams, rate limits: still Redis
-    env = stack_env(tmp, redis.url, ops_inbox[1], ops_model_server[1], BROKER_URL=rabbit_vhost.url)
+    env = stack_env(tmp, redis.url, inbox[1], model_server[1], BROKER_URL=rabbit_vhost.url)
     running = start_stack(env, tmp / "parley-up.log")
     try:
         yield running

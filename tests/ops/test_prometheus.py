@@ -236,9 +236,9 @@ def ask(api: httpx.Client, auth: dict[str, str], text: str, **headers: str) -> d
 def test_prometheus_reads_every_series_and_panel_while_the_stack_answers(
     ops_stack: Stack,
     prometheus: Prometheus,
-    ops_inbox: tuple[Inbox, int],
-    ops_model: ModelServer,
-    ops_receiver: tuple[Receiver, str],
+    inbox: tuple[Inbox, int],
+    model: ModelServer,
+    receiver: tuple[Receiver, str],
 ) -> None:
     jobs = scrape_jobs(ops_stack)
 
@@ -248,23 +248,21 @@ def test_prometheus_reads_every_series_and_panel_while_the_stack_answers(
 
     prometheus.wait("every process scraped", all_up)
 
-    hooks, hooks_url = ops_receiver
+    hooks, hooks_url = receiver
     hook_path = f"/ops-{uuid.uuid4().hex}"
     request_id = f"ops-{uuid.uuid4().hex[:12]}"
     reply = "Metrics flow: " + " ".join(f"tok{i}" for i in range(12))
-    ops_model.behaviour.reply = reply
+    model.behaviour.reply = reply
     with ops_stack.client() as api:
-        email, _ = register(api, ops_inbox[0])
+        email, _ = register(api, inbox[0])
         auth = login(api, email)
         created = api.post("/api/webhooks", json={"url": hooks_url + hook_path}, headers=auth)
         assert created.status_code == 201, created.text
         # Answers spread over several scrapes, so that counters are seen before and after they
         # grow (rates and quantiles need two points); the first two meet one provider 5xx each.
         for n in range(3):
-            ops_model.faults_served = 0
-            ops_model.behaviour.fault, ops_model.behaviour.fault_times = (
-                ("500", 1) if n < 2 else (None, 0)
-            )
+            model.faults_served = 0
+            model.behaviour.fault, model.behaviour.fault_times = ("500", 1) if n < 2 else (None, 0)
             message = ask(
                 api,
                 auth,
@@ -278,8 +276,8 @@ def test_prometheus_reads_every_series_and_panel_while_the_stack_answers(
         # Saturation, live: slow answers, more of them than the worker has slots (the stack runs
         # LLM_WORKER_CONCURRENCY=2), one followed over SSE. Jobs wait in the queue, every slot is
         # in flight, a stream is open: the autoscaling signals, as Prometheus sees them.
-        ops_model.behaviour.fault = None
-        ops_model.behaviour.token_delay = 0.3  # ~4 s an answer: the queue holds jobs that long
+        model.behaviour.fault = None
+        model.behaviour.token_delay = 0.3  # ~4 s an answer: the queue holds jobs that long
         live: dict[str, str] = {}
         streamed: list[Any] = []
         slow = [ask_later(api, auth, f"ops slow {n} {uuid.uuid4()}") for n in range(4)]
@@ -305,10 +303,10 @@ def test_prometheus_reads_every_series_and_panel_while_the_stack_answers(
         assert streamed[-1][1] == "done", streamed
         for message in slow:
             assert wait_answer(api, auth, message["id"])["status"] == "completed"
-        ops_model.behaviour.token_delay = 0
+        model.behaviour.token_delay = 0
 
         # more mail and sign-ins after the first scrapes: a second account, a second login
-        register(api, ops_inbox[0])
+        register(api, inbox[0])
         login(api, email)
         hooks.wait_for(7, hook_path)
         # /metrics is never served through the public port

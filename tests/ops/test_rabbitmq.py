@@ -26,9 +26,9 @@ pytestmark = pytest.mark.e2e
 
 def test_message_mail_and_webhook_paths_over_rabbitmq(
     rabbit_stack: Stack,
-    ops_inbox: tuple[Inbox, int],
-    ops_model: ModelServer,
-    ops_receiver: tuple[Receiver, str],
+    inbox: tuple[Inbox, int],
+    model: ModelServer,
+    receiver: tuple[Receiver, str],
 ) -> None:
     assert rabbit_stack.env["BROKER_URL"].startswith("amqp://")
     p = ports(rabbit_stack)
@@ -43,13 +43,13 @@ def test_message_mail_and_webhook_paths_over_rabbitmq(
         assert ready.status_code == 200, (name, ready.text)
         assert ready.json()["checks"].get("broker") == "ok", (name, ready.json())
 
-    hooks, hooks_url = ops_receiver
+    hooks, hooks_url = receiver
     hook_path = f"/rabbit-{uuid.uuid4().hex}"
     reply = "Answered over RabbitMQ: " + " ".join(f"r{i}" for i in range(8))
-    ops_model.behaviour.reply = reply
+    model.behaviour.reply = reply
     question = f"via amqp {uuid.uuid4()}"
     with rabbit_stack.client() as api:
-        email, _ = register(api, ops_inbox[0])  # auth outbox -> parley.events -> mailer -> SMTP
+        email, _ = register(api, inbox[0])  # auth outbox -> parley.events -> mailer -> SMTP
         auth = login(api, email)
         created = api.post("/api/webhooks", json={"url": hooks_url + hook_path}, headers=auth)
         assert created.status_code == 201, created.text
@@ -58,7 +58,7 @@ def test_message_mail_and_webhook_paths_over_rabbitmq(
         assert text_of(list(sse(api, auth, message["id"]))) == ""  # ended: a single `done`
         [hook] = hooks.wait_for(1, hook_path)  # chat-worker, queue webhooks
         assert message["id"] in hook["body"].decode()
-    assert requests_for(ops_model, question) == 1
+    assert requests_for(model, question) == 1
 
     # queue depth comes from RabbitMQ itself (no oldest-job age without consuming)
     metrics = httpx.get(f"http://127.0.0.1:{p.chat}/metrics", timeout=5).text

@@ -63,10 +63,10 @@ def queue_metrics(stack: Stack) -> dict[str, float]:
 
 
 def test_sigterm_drains_the_llm_worker_without_losing_or_doubling_an_answer(
-    ops_stack: Stack, ops_model: ModelServer
+    ops_stack: Stack, model: ModelServer
 ) -> None:
-    ops_model.behaviour.reply = REPLY
-    ops_model.behaviour.token_delay = 0.15  # about 2.5 s of generation
+    model.behaviour.reply = REPLY
+    model.behaviour.token_delay = 0.15  # about 2.5 s of generation
     worker_port = ports(ops_stack).llm_worker
     before = len(exits_logged(ops_stack, "llm-worker"))
     api, auth = signed_in(ops_stack)
@@ -92,7 +92,7 @@ def test_sigterm_drains_the_llm_worker_without_losing_or_doubling_an_answer(
     ]
     assert "reset" not in [kind for kind, _ in entries]  # never restarted
     assert "".join(data["text"] for kind, data in entries if kind == "delta") == REPLY
-    assert requests_for(ops_model, first_question) == 1  # generated once
+    assert requests_for(model, first_question) == 1  # generated once
 
     # the worker exits on its own, cleanly
     wait_until(
@@ -100,22 +100,22 @@ def test_sigterm_drains_the_llm_worker_without_losing_or_doubling_an_answer(
     )
     assert exits_logged(ops_stack, "llm-worker")[-1] == "0", ops_stack.log()[-3000:]
 
-    ops_model.behaviour.token_delay = 0
+    model.behaviour.token_delay = 0
     # the job posted during the drain is answered once: by the draining worker if the broker had
     # already handed it over (Redis: a pending fetch), else by the replacement
     answered = wait_ended(api, auth, second["id"], timeout=45)
     assert (answered["status"], answered["answer_text"]) == ("completed", REPLY)
-    assert requests_for(ops_model, second_question) == 1
+    assert requests_for(model, second_question) == 1
     wait_until("the new worker to be ready", lambda: (r := readyz(worker_port)) and r[0] == 200, 30)
     assert queue_metrics(ops_stack)["parley_llm_queue_depth"] == 0
     api.close()
 
 
 def test_sigterm_lets_the_gateway_finish_an_open_answer_stream_then_exit(
-    ops_stack: Stack, ops_model: ModelServer
+    ops_stack: Stack, model: ModelServer
 ) -> None:
-    ops_model.behaviour.reply = REPLY
-    ops_model.behaviour.token_delay = 0.15
+    model.behaviour.reply = REPLY
+    model.behaviour.token_delay = 0.15
     gateway_port = ports(ops_stack).gateway
     before = len(exits_logged(ops_stack, "gateway"))
     api, auth = signed_in(ops_stack)
@@ -152,5 +152,5 @@ def test_sigterm_lets_the_gateway_finish_an_open_answer_stream_then_exit(
     gateway_lines = [line for line in ops_stack.log().splitlines() if line.startswith("gateway ")]
     assert any("Application shutdown complete" in line for line in gateway_lines)  # pools closed
     wait_until("the gateway to be back", lambda: (r := readyz(gateway_port)) and r[0] == 200, 30)
-    ops_model.behaviour.token_delay = 0
+    model.behaviour.token_delay = 0
     api.close()
