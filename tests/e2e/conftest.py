@@ -96,7 +96,9 @@ def stop_stack(stack: Stack) -> int:
         return -9
 
 
-def stack_env(tmp: Path, redis_url: str, smtp_port: int, model_url: str) -> dict[str, str]:
+def stack_env(
+    tmp: Path, redis_url: str, smtp_port: int, model_url: str, **extra: str
+) -> dict[str, str]:
     """The environment `parley up` gets in these tests (a data dir under `tmp`, SQLite)."""
     return {
         **os.environ,
@@ -122,6 +124,7 @@ def stack_env(tmp: Path, redis_url: str, smtp_port: int, model_url: str) -> dict
         # every test client comes from 127.0.0.1: lift the per-address sign-up limits
         "PARLEY_REGISTER_IP_LIMIT": "100000",
         "PARLEY_LOGIN_IP_LIMIT": "100000",
+        **extra,
     }
 
 

@@ -21,11 +21,13 @@ from parley.model_server import ModelServer
 from parley.redis_server import RedisServer
 from parley.stack import Ports
 
-from ..e2e.conftest import Inbox, Stack, free_port_block, start_stack, stop_stack
+from ..e2e.conftest import Inbox, Stack, stack_env, start_stack, stop_stack
 
 ROOT = Path(__file__).resolve().parents[2]
 AMQP_HOST, AMQP_PORT = "127.0.0.1", 5672
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+# the e2e environment, with slow answers allowed and a worker's lost job back after 5 s
+OPS_ENV = {"PARLEY_TASK_VISIBILITY_TIMEOUT": "5", "PARLEY_LLM_TIMEOUT": "60"}
 
 
 def tool(name: str) -> str:
@@ -37,29 +39,6 @@ def tool(name: str) -> str:
             pytest.fail(message)
         pytest.skip(message)
     return path
-
-
-def stack_env(
-    tmp: Path, redis_url: str, smtp_port: int, model_url: str, **extra: str
-) -> dict[str, str]:
-    return {
-        **os.environ,
-        "PARLEY_ENV": "testing",
-        "PARLEY_DATA_DIR": str(tmp / "data"),
-        "PARLEY_PORT": str(free_port_block()),
-        "REDIS_URL": redis_url,
-        "SMTP_HOST": "127.0.0.1",
-        "SMTP_PORT": str(smtp_port),
-        "OPENAI_BASE_URL": f"{model_url}/v1",
-        "OPENAI_API_KEY": "test-key",
-        "PARLEY_MODELS": "parley-demo",
-        "PARLEY_PUBLIC_URL": "http://parley.test",
-        "LLM_WORKER_CONCURRENCY": "20",
-        "PARLEY_TASK_VISIBILITY_TIMEOUT": "5",
-        "PARLEY_WEBHOOK_ALLOW_PRIVATE": "true",
-        "PARLEY_WEBHOOK_RETRY_SCALE": "0.01",
-        **extra,
-    }
 
 
 def ports(stack: Stack) -> Ports:
@@ -75,7 +54,9 @@ def ops_stack(
     tmp = tmp_path_factory.mktemp("ops-stack")
     redis = RedisServer(tmp / "redis").start()
     # two answer slots: a handful of slow answers saturates the worker (queue depth, in-flight)
-    env = stack_env(tmp, redis.url, inbox[1], model_server[1], LLM_WORKER_CONCURRENCY="2")
+    env = stack_env(
+        tmp, redis.url, inbox[1], model_server[1], **OPS_ENV, LLM_WORKER_CONCURRENCY="2"
+    )
     running = start_stack(env, tmp / "parley-up.log")
     try:
         yield running
@@ -146,7 +127,9 @@ def rabbit_stack(
 ) -> Iterator[Stack]:
     tmp = tmp_path_factory.mktemp("rabbit-stack")
     redis = RedisServer(tmp / "redis").start()  # answer streams, rate limits: still Redis
-    env = stack_env(tmp, redis.url, inbox[1], model_server[1], BROKER_URL=rabbit_vhost.url)
+    env = stack_env(
+        tmp, redis.url, inbox[1], model_server[1], **OPS_ENV, BROKER_URL=rabbit_vhost.url
+    )
     running = start_stack(env, tmp / "parley-up.log")
     try:
         yield running
