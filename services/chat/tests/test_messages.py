@@ -43,6 +43,20 @@ async def new_dialog(
     return response.json()  # type: ignore[no-any-return]
 
 
+async def started_message(
+    client: httpx.AsyncClient, headers: dict[str, str], internal: dict[str, str], text: str
+) -> dict[str, object]:
+    """A new dialog's first message, taken up by a (pretend) worker: status `generating`."""
+    dialog = await new_dialog(client, headers, message_text=text)
+    message = dialog["message"]
+    assert isinstance(message, dict)
+    started = await client.post(
+        f"/internal/messages/{message['id']}/start", json={"generation": 1}, headers=internal
+    )
+    assert started.status_code == 200
+    return message
+
+
 class TestPostMessage:
     async def test_first_message_is_queued_with_its_context(
         self, chat_client: httpx.AsyncClient, user: Headers, redis_server: RedisServer
@@ -67,12 +81,8 @@ class TestPostMessage:
         redis_server: RedisServer,
     ) -> None:
         headers = user()
-        dialog = await new_dialog(chat_client, headers, message_text="first")
-        first = dialog["message"]
-        assert isinstance(first, dict)
-        await chat_client.post(
-            f"/internal/messages/{first['id']}/start", json={"generation": 1}, headers=internal
-        )
+        first = await started_message(chat_client, headers, internal, "first")
+        dialog = {"id": first["dialog_id"]}
         done = await chat_client.post(
             f"/internal/messages/{first['id']}/answer",
             json={"generation": 1, "status": "completed", "answer_text": "first answer"},
@@ -264,12 +274,7 @@ class TestReaper:
         from kit import answers
 
         headers = user()
-        dialog = await new_dialog(chat_client, headers, message_text="will be orphaned")
-        message = dialog["message"]
-        assert isinstance(message, dict)
-        await chat_client.post(
-            f"/internal/messages/{message['id']}/start", json={"generation": 1}, headers=internal
-        )
+        message = await started_message(chat_client, headers, internal, "will be orphaned")
         redis = Redis.from_url(redis_server.url)
         redis.xadd(answers.stream_key(message["id"]), answers.encode("delta", {"text": "half an"}))
         grace = runtime(chat_client).settings.reaper_grace_seconds

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Annotated
 
-from fastapi import Depends, Header, Request
-from sqlmodel.ext.asyncio.session import AsyncSession
+from fastapi import Depends, Request
 
 from auth_service.models import AuthSession, User
 from auth_service.runtime import Runtime
+from kit.dependencies import ClaimsDep as ClaimsDep
+from kit.dependencies import SessionDep as SessionDep
 from kit.errors import Forbidden, Unauthorized
-from kit.jwt import AccessClaims, bearer_token
 
 
 def get_runtime(request: Request) -> Runtime:
@@ -20,25 +19,6 @@ def get_runtime(request: Request) -> Runtime:
 
 
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
-
-
-async def get_session(runtime: RuntimeDep) -> AsyncIterator[AsyncSession]:
-    async with runtime.db.session() as session:
-        yield session
-
-
-# scope="function": the transaction commits before the response is sent, so a client that
-# reads right after a 2xx sees the change.
-SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
-
-
-async def get_claims(
-    runtime: RuntimeDep, authorization: Annotated[str | None, Header()] = None
-) -> AccessClaims:
-    return await runtime.verifier.verify(bearer_token(authorization))
-
-
-ClaimsDep = Annotated[AccessClaims, Depends(get_claims)]
 
 
 async def get_current_user(claims: ClaimsDep, session: SessionDep) -> User:

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, Header, Request
-from sqlmodel.ext.asyncio.session import AsyncSession
 
 from chat_service.runtime import Runtime
+from kit.dependencies import ClaimsDep as ClaimsDep
+from kit.dependencies import SessionDep as SessionDep
 from kit.internal import check_internal_token
-from kit.jwt import AccessClaims, bearer_token
 
 
 def get_runtime(request: Request) -> Runtime:
@@ -21,22 +20,7 @@ def get_runtime(request: Request) -> Runtime:
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 
 
-async def get_session(runtime: RuntimeDep) -> AsyncIterator[AsyncSession]:
-    async with runtime.db.session() as session:
-        yield session
-
-
-# scope="function": commit before the response is sent.
-SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
-
-
-async def get_claims(
-    runtime: RuntimeDep, authorization: Annotated[str | None, Header()] = None
-) -> AccessClaims:
-    return await runtime.verifier.verify(bearer_token(authorization))
-
-
-Caller = Annotated[AccessClaims, Depends(get_claims)]
+Caller = ClaimsDep
 
 
 async def require_internal(
