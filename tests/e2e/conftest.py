@@ -21,30 +21,12 @@ import httpx
 import pytest
 
 from kit.testing.databases import create_pg_database, drop_database
-from kit.testing.servers import free_port
+from kit.testing.servers import free_port_block
 from parley.model_server import ModelServer
 from parley.redis_server import RedisServer
 from tests.conftest import Inbox, Receiver  # noqa: F401  (used by the test modules)
 
 READY_LINE = "Parley is ready at"
-
-
-def free_port_block(size: int = 11) -> int:
-    """A base port with `size` consecutive free ports after it."""
-    for _ in range(50):
-        base = free_port()
-        if base + size > 65000:
-            continue
-        try:
-            for port in range(base, base + size):
-                import socket
-
-                with socket.socket() as sock:
-                    sock.bind(("127.0.0.1", port))
-        except OSError:
-            continue
-        return base
-    raise RuntimeError("no block of free ports")
 
 
 @dataclass

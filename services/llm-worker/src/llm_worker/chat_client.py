@@ -7,10 +7,12 @@ time budget; 409 means the message ended or was superseded, and the caller stops
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import random
 import time
 import uuid
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 import httpx
@@ -30,12 +32,22 @@ class ChatUnavailable(Exception):
 
 class ChatClient:
     def __init__(
-        self, base_url: str, token: str, *, budget_seconds: float = 60.0, timeout: float = 10.0
+        self,
+        base_url: str,
+        token: str,
+        *,
+        budget_seconds: float = 60.0,
+        timeout: float = 10.0,
+        connections: int = 100,
     ) -> None:
         self.http = httpx.Client(
-            base_url=base_url, timeout=timeout, headers={"Authorization": f"Bearer {token}"}
+            base_url=base_url,
+            timeout=timeout,
+            headers={"Authorization": f"Bearer {token}"},
+            limits=httpx.Limits(max_connections=connections, max_keepalive_connections=connections),
         )
         self.budget = budget_seconds
+        self._background = ThreadPoolExecutor(connections, thread_name_prefix="chat-start")
 
     def _post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
         delay = 0.05
@@ -66,6 +78,11 @@ class ChatClient:
 
     def start(self, message_id: uuid.UUID, generation: int) -> dict[str, Any]:
         return self._post(f"/internal/messages/{message_id}/start", {"generation": generation})
+
+    def start_in_background(self, message_id: uuid.UUID, generation: int) -> Future[dict[str, Any]]:
+        """`start` in another thread (the request id travels with it)."""
+        context = contextvars.copy_context()
+        return self._background.submit(context.run, self.start, message_id, generation)
 
     def answer(self, message_id: uuid.UUID, body: dict[str, Any]) -> dict[str, Any]:
         return self._post(f"/internal/messages/{message_id}/answer", body)

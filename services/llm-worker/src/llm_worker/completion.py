@@ -17,10 +17,12 @@ import logging
 import random
 import time
 import uuid
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
 
 import openai
+from openai.types.chat import ChatCompletionChunk
 from redis import Redis
 
 from kit import answers
@@ -125,11 +127,20 @@ def stream_once(
 ) -> None:
     """One call to the provider; raises TransientBeforeFirstToken when a retry is worth it."""
     try:
-        stream = client.chat.completions.create(  # type: ignore[call-overload]
-            model=job.model,
-            messages=job.messages,
+        # The SDK's low-level `post` (documented for custom requests): the same errors, retries
+        # and stream parsing as `chat.completions.create`, without that method re-walking every
+        # message of the context through its type annotations (a quarter of the worker's CPU).
+        stream = client.post(
+            "/chat/completions",
+            body={
+                "model": job.model,
+                "messages": job.messages,
+                "stream": True,
+                "stream_options": {"include_usage": True},
+            },
+            cast_to=ChatCompletionChunk,
             stream=True,
-            stream_options={"include_usage": True},
+            stream_cls=openai.Stream[ChatCompletionChunk],
         )
     except openai.RateLimitError as exc:
         if _is_quota(exc):
@@ -142,6 +153,9 @@ def stream_once(
     except (openai.APITimeoutError, openai.APIConnectionError) as exc:
         raise TransientBeforeFirstToken("connection") from exc
     gen.on_cancel = stream.close
+    if gen.cancelled.is_set():  # cancelled while the request was being made
+        stream.close()
+        return
     with stream:
         for chunk in stream:
             if chunk.usage is not None:
@@ -209,25 +223,34 @@ def generate(
         log.info("another worker is generating this answer; not running a second copy")
         return "duplicate", None
     try:
-        parked = redis.get(parked_key(job.message_id, job.generation))
+        deliveries_key = f"parley:deliveries:{job.message_id}:{job.generation}"
+        with redis.pipeline(transaction=False) as pipe:  # one round trip for the bookkeeping
+            pipe.get(parked_key(job.message_id, job.generation))
+            pipe.incr(deliveries_key)
+            pipe.expire(deliveries_key, 24 * 3600)
+            parked, deliveries, _ = pipe.execute()
         if parked is not None:  # generated earlier; chat only has to hear it
             return report(chat, job.message_id, json.loads(parked), redis)
-        deliveries = int(redis.incr(f"parley:deliveries:{job.message_id}:{job.generation}"))
-        redis.expire(f"parley:deliveries:{job.message_id}:{job.generation}", 24 * 3600)
-        try:
-            chat.start(job.message_id, job.generation)
-        except MessageGone as gone:
-            log.info("message ended before generation started (%s)", gone)
-            return "skipped", None
         outcome = Outcome()
-        if deliveries > MAX_DELIVERIES:
+        starting = chat.start_in_background(job.message_id, job.generation)
+        if int(deliveries) > 1:
+            # A copy delivered again may find its answer already stored: ask chat first.
+            try:
+                starting.result()
+            except MessageGone as gone:
+                log.info("message ended before generation started (%s)", gone)
+                return "skipped", None
+        if int(deliveries) > MAX_DELIVERIES:
             outcome.error = _error(
                 "too_many_attempts", "The answer failed repeatedly; try again.", True
             )
         else:
-            if deliveries > 1:
+            if int(deliveries) > 1:
                 metrics.RETRIES.labels("redelivered").inc()
                 inflight.reset(gen)
+            # On a first delivery, telling chat "generating" runs alongside the model call, off
+            # the path to the first token; if chat says the message ended, the call is cut short.
+            starting.add_done_callback(lambda done: _stop_if_gone(done, gen))
             metrics.INFLIGHT.inc()
             started = time.monotonic()
             try:
@@ -239,11 +262,21 @@ def generate(
             for kind in ("prompt", "completion"):
                 if f"{kind}_tokens" in outcome.usage:
                     metrics.TOKENS.labels(job.model, kind).inc(outcome.usage[f"{kind}_tokens"])
+        try:
+            starting.result()  # chat unreachable: raised, and the task runs again later
+        except MessageGone as gone:
+            log.info("message ended before generation started (%s)", gone)
+            return "skipped", None
         if outcome.cancelled:
             return "cancelled", None
         return report(chat, job.message_id, outcome.callback_body(job.generation), redis)
     finally:
         inflight.release(gen)
+
+
+def _stop_if_gone(starting: Future[dict[str, Any]], gen: Generation) -> None:
+    if isinstance(starting.exception(), MessageGone):
+        gen.cancel()
 
 
 def parked_key(message_id: uuid.UUID, generation: int) -> str:

@@ -41,6 +41,15 @@ class Generation:
     cancelled: threading.Event = field(default_factory=threading.Event)
     on_cancel: Callable[[], None] | None = None
 
+    def cancel(self) -> None:
+        """Stop the answer: flag it and close its upstream request, if one is open."""
+        self.cancelled.set()
+        if self.on_cancel is not None:
+            try:
+                self.on_cancel()
+            except Exception:
+                log.debug("closing a cancelled upstream request failed", exc_info=True)
+
 
 class InFlight:
     def __init__(self, redis: Redis) -> None:
@@ -141,12 +150,7 @@ class InFlight:
             flags = pipe.execute()
         for g, flag in zip(generations, flags, strict=True):
             if flag:
-                g.cancelled.set()
-                if g.on_cancel is not None:
-                    try:
-                        g.on_cancel()
-                    except Exception:
-                        log.debug("closing a cancelled upstream request failed", exc_info=True)
+                g.cancel()
 
     def _heartbeat(self) -> None:
         with self._lock:

@@ -44,7 +44,7 @@ def _llm() -> openai.OpenAI:
 
 @cache
 def _chat() -> ChatClient:
-    return ChatClient(settings.chat_url, settings.internal_token)
+    return ChatClient(settings.chat_url, settings.internal_token, connections=settings.concurrency)
 
 
 @cache
