@@ -17,7 +17,6 @@ import aiohttp
 import httpx
 from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
-from redis.asyncio import Redis
 from starlette.middleware import Middleware
 from starlette.responses import JSONResponse, Response
 
@@ -31,6 +30,7 @@ from kit.errors import Forbidden, NotFound
 from kit.health import serve_health_in_thread
 from kit.jwt import JWKSVerifier, http_jwks
 from kit.logging import configure_logging
+from kit.redis_clients import async_redis
 
 UPLOAD_PATHS = frozenset({"/api/users/me/avatar"})
 GATEWAY_API_PATHS = frozenset({"/api/openapi.json", "/api/docs"})  # served by the gateway itself
@@ -45,7 +45,7 @@ def build_app(config: Settings = settings, *, serve_metrics: bool = True) -> Fas
         limits = httpx.Limits(max_connections=1000, max_keepalive_connections=200)
         timeout = httpx.Timeout(config.upstream_timeout, connect=5.0)
         http = httpx.AsyncClient(timeout=timeout, limits=limits)
-        redis = Redis.from_url(config.redis_url)
+        redis = async_redis(config.redis_url)
         app.state.http = http  # control plane: JWKS, readiness, OpenAPI
         app.state.upstream = proxy.upstream_session(read_timeout=config.upstream_timeout)
         app.state.redis = redis

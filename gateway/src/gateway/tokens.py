@@ -10,7 +10,6 @@ CSRF header and an allowed Origin.
 from __future__ import annotations
 
 import json
-import time
 from typing import Any
 
 from redis.asyncio import Redis
@@ -31,17 +30,14 @@ COOKIE_PATH = "/api/auth"
 class AccessVerifier:
     """Checks the access token of every proxied request.
 
-    A token's signature and claims are verified once and the result kept until the token expires
-    (keyed by the exact token string, so a changed byte is a different token and verified anew);
-    the session's revocation is looked up in Redis on every request, so a logout or a revoked
-    family takes effect at once. Redis unreachable means 503, never "let it through".
+    The token itself is checked by `JWKSVerifier` (which keeps each verified token until it
+    expires); the session's revocation is looked up in Redis on every request, so a logout or a
+    revoked family takes effect at once. Redis unreachable means 503, never "let it through".
     """
 
-    def __init__(self, verifier: JWKSVerifier, redis: Redis, *, max_cached: int = 10_000) -> None:
+    def __init__(self, verifier: JWKSVerifier, redis: Redis) -> None:
         self.verifier = verifier
         self.redis = redis
-        self.max_cached = max_cached
-        self._verified: dict[str, tuple[AccessClaims, float]] = {}
 
     async def verify(self, authorization: str | None) -> AccessClaims:
         """The claims of a valid token of a live session (both checks, one after the other)."""
@@ -51,16 +47,7 @@ class AccessVerifier:
 
     async def claims(self, authorization: str | None) -> AccessClaims:
         """Signature, algorithm, kid, issuer, audience, type and lifetime; no revocation check."""
-        token = bearer_token(authorization)
-        cached = self._verified.get(token)
-        if cached is not None and cached[1] > time.time():
-            return cached[0]
-        claims = await self.verifier.verify(token)
-        if len(self._verified) >= self.max_cached:
-            # drop the oldest entry (dicts keep insertion order)
-            self._verified.pop(next(iter(self._verified)))
-        self._verified[token] = (claims, claims.expires_at.timestamp())
-        return claims
+        return await self.verifier.verify(bearer_token(authorization))
 
     async def check_not_revoked(self, claims: AccessClaims) -> None:
         try:

@@ -135,7 +135,13 @@ def http_jwks(url: str, http: httpx.AsyncClient) -> JWKSSource:
 
 
 class JWKSVerifier:
-    """Verifies access tokens with the public keys from a JWKS source."""
+    """Verifies access tokens with the public keys from a JWKS source.
+
+    A verified token is remembered until it expires (keyed by the exact token string, so a
+    changed byte is a different token, verified anew): a client sends the same token with every
+    request, and checking its signature each time was a tenth of a small request's cost. New
+    keys from the source forget every remembered token.
+    """
 
     def __init__(
         self,
@@ -145,8 +151,11 @@ class JWKSVerifier:
         audience: str,
         min_refetch_seconds: float = 30.0,
         leeway_seconds: int = 5,
+        max_remembered: int = 10_000,
     ) -> None:
         self._source = source
+        self._verified: dict[str, AccessClaims] = {}
+        self._max_remembered = max_remembered
         self.issuer = issuer
         self.audience = audience
         self._keys: dict[str, Ed25519PublicKey] = {}
@@ -177,6 +186,7 @@ class JWKSVerifier:
                     except (ValueError, TypeError, KeyError):
                         continue  # one bad key must not break the others
             self._keys = keys
+            self._verified.clear()
 
     async def _key_for(self, kid: str) -> Ed25519PublicKey:
         if kid not in self._keys:
@@ -187,6 +197,16 @@ class JWKSVerifier:
             raise InvalidToken("The token was signed by an unknown key.") from None
 
     async def verify(self, token: str) -> AccessClaims:
+        remembered = self._verified.get(token)
+        if remembered is not None and remembered.expires_at.timestamp() > time.time():
+            return remembered
+        claims = await self._verify(token)
+        if len(self._verified) >= self._max_remembered:
+            self._verified.pop(next(iter(self._verified)))  # the oldest (dicts keep order)
+        self._verified[token] = claims
+        return claims
+
+    async def _verify(self, token: str) -> AccessClaims:
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError:

@@ -17,6 +17,8 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 from redis import Redis
 
+from kit.redis_clients import sync_redis
+
 
 def enqueue_headers() -> dict[str, float]:
     return {"enqueued_at": time.time()}
@@ -34,7 +36,7 @@ class QueueCollector(Collector):
         self.broker_url = broker_url
         self.queues = list(queues)
         self.redis = (
-            Redis.from_url(broker_url, socket_timeout=2) if broker_url.startswith("redis") else None
+            sync_redis(broker_url, socket_timeout=2) if broker_url.startswith("redis") else None
         )
 
     def _redis_queue(self, name: str) -> tuple[int, float | None]:

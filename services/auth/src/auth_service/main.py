@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
-from redis.asyncio import Redis
 
 from auth_service import accounts, sessions
 from auth_service.accounts import endpoints as accounts_endpoints
@@ -29,6 +28,7 @@ from kit.jwt import JWKSVerifier
 from kit.logging import configure_logging
 from kit.migrations import upgrade_async
 from kit.outbox import OutboxRelay
+from kit.redis_clients import async_redis
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 __all__ = ["accounts", "app", "build_app", "sessions"]
@@ -39,7 +39,7 @@ def build_app(config: Settings = settings) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await upgrade_async(config.database_url, MIGRATIONS)
         db = Database(config.database_url)
-        redis = Redis.from_url(config.redis_url)
+        redis = async_redis(config.redis_url)
         keys = KeyRing(
             config.signing_keys_dir, activation_seconds=config.key_activation_seconds
         ).load()

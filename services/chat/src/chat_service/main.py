@@ -10,7 +10,6 @@ from pathlib import Path
 
 import httpx
 from fastapi import FastAPI
-from redis.asyncio import Redis
 
 from chat_service import catalog, events
 from chat_service.config import Settings, settings
@@ -31,6 +30,7 @@ from kit.logging import configure_logging
 from kit.migrations import upgrade_async
 from kit.outbox import OutboxRelay
 from kit.queue_metrics import watch_queues
+from kit.redis_clients import async_redis
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 log = logging.getLogger(__name__)
@@ -43,8 +43,8 @@ def build_app(config: Settings = settings, *, jwks_source: JWKSSource | None = N
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await upgrade_async(config.database_url, MIGRATIONS)
         db = Database(config.database_url)
-        redis = Redis.from_url(config.redis_url)
-        stream_redis = Redis.from_url(config.redis_url, socket_timeout=config.sse_ping_seconds + 10)
+        redis = async_redis(config.redis_url)
+        stream_redis = async_redis(config.redis_url, socket_timeout=config.sse_ping_seconds + 10)
         http = httpx.AsyncClient(timeout=10)
         jobs = JobQueue(config.broker_url, visibility_timeout=config.task_visibility_timeout)
         app.state.runtime = Runtime(

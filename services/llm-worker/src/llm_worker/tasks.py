@@ -13,6 +13,7 @@ from celery import Task
 from redis import Redis
 
 from kit.logging import message_id_var, request_id_var
+from kit.redis_clients import sync_redis
 from llm_worker.celery_app import app
 from llm_worker.chat_client import ChatClient
 from llm_worker.completion import Job, generate, report
@@ -49,7 +50,7 @@ def _chat() -> ChatClient:
 
 @cache
 def _redis() -> Redis:
-    return Redis.from_url(settings.redis_url, health_check_interval=30)
+    return sync_redis(settings.redis_url, health_check_interval=30)
 
 
 @cache

@@ -13,13 +13,12 @@ import signal
 import sys
 from http.server import ThreadingHTTPServer
 
-import redis
 from pydantic import ValidationError
-from redis.asyncio import Redis
 
 from kit.consumer import EventConsumer
 from kit.health import serve_health_in_thread
 from kit.logging import configure_logging
+from kit.redis_clients import async_redis, sync_redis
 from kit.settings import InsecureSettings
 from mailer.config import MailerSettings, get_settings
 from mailer.handlers import MailHandler
@@ -36,8 +35,8 @@ class Mailer:
 
     def __init__(self, settings: MailerSettings) -> None:
         self.settings = settings
-        self.redis = Redis.from_url(settings.redis_url)
-        self._redis_probe = redis.Redis.from_url(
+        self.redis = async_redis(settings.redis_url)
+        self._redis_probe = sync_redis(
             settings.redis_url, socket_timeout=2, socket_connect_timeout=2
         )
         self.ledger = DeliveryLedger(

@@ -4,7 +4,7 @@ message), so building a context never needs the network."""
 
 from __future__ import annotations
 
-from chat_service.models import Message
+from chat_service.messages.repository import Exchange
 
 PER_MESSAGE_TOKENS = 4
 
@@ -14,11 +14,11 @@ def estimate_tokens(text: str) -> int:
 
 
 def build(
-    system_prompt: str, history: list[Message], text: str, budget: int
+    system_prompt: str, history: list[Exchange], text: str, budget: int
 ) -> list[dict[str, str]]:
     """`history` is oldest first; the newest exchanges that fit the budget are kept."""
     used = estimate_tokens(system_prompt) + estimate_tokens(text)
-    kept: list[Message] = []
+    kept: list[Exchange] = []
     for exchange in reversed(history):
         cost = estimate_tokens(exchange.message_text) + estimate_tokens(exchange.answer_text)
         if used + cost > budget:

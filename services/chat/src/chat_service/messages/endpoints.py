@@ -119,9 +119,10 @@ async def regenerate(
     return MessagePublic.of(await service.regenerate(runtime, session, dialog, message))
 
 
-@internal.post("/messages/{message_id}/start", response_model=MessagePublic)
-async def start(message_id: uuid.UUID, data: StartIn, session: SessionDep) -> MessagePublic:
-    return MessagePublic.of(await service.start_generation(session, message_id, data.generation))
+@internal.post("/messages/{message_id}/start")
+async def start(message_id: uuid.UUID, data: StartIn, session: SessionDep) -> dict[str, object]:
+    await service.start_generation(session, message_id, data.generation)
+    return {"id": str(message_id), "generation": data.generation, "status": "generating"}
 
 
 @internal.post("/messages/{message_id}/answer", response_model=MessagePublic)

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import NamedTuple
 
 from sqlmodel import col, func, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -16,11 +17,20 @@ async def owned_message(
     return message if message is not None and message.user_id == user_id else None
 
 
+class Exchange(NamedTuple):
+    message_text: str
+    answer_text: str
+
+
 async def recent_exchanges(
     session: AsyncSession, dialog_id: uuid.UUID, limit: int, before: Message | None = None
-) -> list[Message]:
-    """The last `limit` answered exchanges of a dialog (before `before`), oldest first."""
-    query = select(Message).where(
+) -> list[Exchange]:
+    """The last `limit` answered exchanges of a dialog (before `before`), oldest first.
+
+    Only the two texts are read: loading whole ORM rows for a long dialog's context cost a
+    quarter of posting a message.
+    """
+    query = select(col(Message.message_text), col(Message.answer_text)).where(
         Message.dialog_id == dialog_id, Message.status == MessageStatus.completed
     )
     if before is not None:
@@ -33,7 +43,7 @@ async def recent_exchanges(
     rows = await session.exec(
         query.order_by(col(Message.created_at).desc(), col(Message.id).desc()).limit(limit)
     )
-    return list(reversed(rows.all()))
+    return [Exchange(*row) for row in reversed(rows.all())]
 
 
 async def page(
@@ -58,8 +68,10 @@ async def page(
     return list(rows.all())
 
 
-async def count_by_user(session: AsyncSession, user_id: uuid.UUID) -> int:
-    return (await session.exec(select(func.count()).where(Message.user_id == user_id))).one()
+async def count_by_user(session: AsyncSession, user_id: uuid.UUID, up_to: int) -> int:
+    """The user's message count, counted no further than `up_to` (a quota check needs no more)."""
+    first = select(col(Message.id)).where(Message.user_id == user_id).limit(up_to).subquery()
+    return (await session.exec(select(func.count()).select_from(first))).one()
 
 
 async def idempotent_message(session: AsyncSession, user_id: uuid.UUID, key: str) -> Message | None:

@@ -12,7 +12,9 @@ import time
 import uuid
 from typing import Any
 
+from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
+from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from chat_service import answers
@@ -90,7 +92,10 @@ async def post_message(
         if earlier is not None:
             return earlier
     quota = runtime.settings.unconfirmed_message_quota
-    if not caller.email_confirmed and await repo.count_by_user(session, caller.user_id) >= quota:
+    if (
+        not caller.email_confirmed
+        and await repo.count_by_user(session, caller.user_id, up_to=quota) >= quota
+    ):
         raise EmailNotConfirmed(f"Confirm your email address to send more than {quota} messages.")
     message = Message(
         dialog_id=dialog.id, user_id=caller.user_id, message_text=text, model=model or dialog.model
@@ -153,16 +158,25 @@ async def _end(runtime: Runtime, session: AsyncSession, message: Message) -> Non
     after_commit(session, write)
 
 
-async def start_generation(
-    session: AsyncSession, message_id: uuid.UUID, generation: int
-) -> Message:
-    """The worker begins (or, after a crash, begins again) an answer; 409 once it has ended."""
-    message = await _current(session, message_id, generation)
-    if MessageStatus(message.status).terminal:
-        raise Conflict("This message has already ended.", code="message_ended")
-    message.status = MessageStatus.generating
-    session.add(message)
-    return message
+async def start_generation(session: AsyncSession, message_id: uuid.UUID, generation: int) -> None:
+    """The worker begins (or, after a crash, begins again) an answer; 409 once it has ended.
+
+    One conditional UPDATE (this runs for every answer); the row is read only to explain why
+    nothing was updated.
+    """
+    started = await session.exec(
+        update(Message)
+        .where(
+            col(Message.id) == message_id,
+            col(Message.generation) == generation,
+            col(Message.status).in_((MessageStatus.queued, MessageStatus.generating)),
+        )
+        .values(status=MessageStatus.generating)
+    )
+    if started.rowcount == 1:
+        return
+    await _current(session, message_id, generation)  # unknown or superseded: 404 / 409
+    raise Conflict("This message has already ended.", code="message_ended")
 
 
 async def record_answer(

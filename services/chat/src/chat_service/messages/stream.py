@@ -18,6 +18,7 @@ from typing import Annotated, cast
 from fastapi import APIRouter, Header
 from prometheus_client import Gauge
 from redis.exceptions import RedisError
+from sqlmodel import col, select
 from starlette.responses import StreamingResponse
 
 from chat_service.answers import sse_event
@@ -36,14 +37,29 @@ OPEN_STREAMS = Gauge("parley_sse_open_streams", "Answer streams (SSE) open now."
 ENTRY_ID = re.compile(r"^\d+-\d+$")
 
 
-async def _load(
-    runtime: Runtime, message_id: uuid.UUID, user_id: uuid.UUID | None = None
-) -> Message | None:
+async def _owner_and_status(
+    runtime: Runtime, message_id: uuid.UUID
+) -> tuple[uuid.UUID, str] | None:
+    # two columns, not the whole row: every stream opens with this check
     async with runtime.db.session() as session:
-        message = await session.get(Message, message_id)
-    if message is None or (user_id is not None and message.user_id != user_id):
-        return None
-    return message
+        row = (
+            await session.exec(
+                select(col(Message.user_id), col(Message.status)).where(Message.id == message_id)
+            )
+        ).first()
+    return (row[0], row[1]) if row is not None else None
+
+
+async def _load(runtime: Runtime, message_id: uuid.UUID) -> Message | None:
+    async with runtime.db.session() as session:
+        return await session.get(Message, message_id)
+
+
+Entries = list[tuple[bytes, list[tuple[bytes, dict[bytes, bytes]]]]]
+
+
+def _entries(reply: object) -> Entries:
+    return cast(Entries, reply) or []
 
 
 def _final(message: Message) -> bytes:
@@ -82,18 +98,27 @@ class StreamSlots:
 
 
 async def events(
-    runtime: Runtime, message: Message, last_id: str, slots: StreamSlots
+    runtime: Runtime, message_id: uuid.UUID, last_id: str, slots: StreamSlots
 ) -> AsyncIterator[bytes]:
-    key = answers.stream_key(message.id)
+    key = answers.stream_key(message_id)
     block_ms = int(runtime.settings.sse_ping_seconds * 1000)
     OPEN_STREAMS.inc()
+    read_once = False
     try:
         while True:
             try:
-                batch = cast(
-                    list[tuple[bytes, list[tuple[bytes, dict[bytes, bytes]]]]],
-                    await runtime.stream_redis.xread({key: last_id}, count=200, block=block_ms),
-                )
+                if not read_once:
+                    # What is already written is read without blocking, on the shared pool: a
+                    # client that leaves after it costs no blocking connection (a read cut off
+                    # mid-command closes its connection, and opening one is slow).
+                    read_once = True
+                    batch = _entries(await runtime.redis.xread({key: last_id}, count=200))
+                    if not batch:
+                        continue
+                else:
+                    batch = _entries(
+                        await runtime.stream_redis.xread({key: last_id}, count=200, block=block_ms)
+                    )
             except RedisError as exc:
                 # end the response; the client reconnects with Last-Event-ID and loses nothing
                 log.warning("answer stream read failed: %s", exc)
@@ -101,10 +126,10 @@ async def events(
             if not batch:
                 yield b": ping\n\n"
                 await slots.renew()
-                current = await _load(runtime, message.id)
-                if current is None or MessageStatus(current.status).terminal:
-                    if current is not None:
-                        yield _final(current)
+                state = await _owner_and_status(runtime, message_id)
+                if state is None or MessageStatus(state[1]).terminal:
+                    if state is not None and (ended := await _load(runtime, message_id)):
+                        yield _final(ended)
                     return
                 continue
             for entry_id, fields in batch[0][1]:
@@ -130,17 +155,17 @@ async def stream_answer(
     last_event_id: Annotated[str | None, Header()] = None,
 ) -> StreamingResponse:
     """The answer as it is generated: `delta`, `reset`, then `done` or `error` (SSE)."""
-    message = await _load(runtime, message_id, caller.user_id)
-    if message is None:
+    state = await _owner_and_status(runtime, message_id)
+    if state is None or state[0] != caller.user_id:
         raise MessageNotFound()
     headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
-    if MessageStatus(message.status).terminal:
+    if MessageStatus(state[1]).terminal and (ended := await _load(runtime, message_id)):
         return StreamingResponse(
-            iter([_final(message)]), media_type="text/event-stream", headers=headers
+            iter([_final(ended)]), media_type="text/event-stream", headers=headers
         )
     slots = StreamSlots(runtime, caller.user_id)
     await slots.take()
     start = last_event_id if last_event_id and ENTRY_ID.match(last_event_id) else "0-0"
     return StreamingResponse(
-        events(runtime, message, start, slots), media_type="text/event-stream", headers=headers
+        events(runtime, message_id, start, slots), media_type="text/event-stream", headers=headers
     )
