@@ -1,11 +1,14 @@
 """Answers in flight in this worker process: batched deltas, leases, cancellations.
 
 The first delta of an answer is written at once (first-token latency is what users feel);
-later deltas are collected and flushed by one thread every `FLUSH_SECONDS` in a single Redis
-pipeline for all answers in flight, so hundreds of concurrent generations cost a few round trips
-per tick instead of one per token. The same thread renews each answer's lease (a heartbeat: a
-second copy of the job waits while the lease is alive, and chat's reaper fails answers whose
-heartbeat stopped) and notices cancellations (`parley:cancel:{id}`), closing the upstream request.
+later deltas are collected and flushed by one thread in a single Redis pipeline for all answers
+in flight, so hundreds of concurrent generations cost a few round trips per tick instead of one
+per token. The tick is `FLUSH_SECONDS` while few answers are in flight and grows with their
+number (up to `MAX_FLUSH_SECONDS`): under a burst every reader gets fewer, larger deltas, and
+the CPU that each event costs chat and the gateway goes to starting the answers still waiting.
+The same thread renews each answer's lease (a heartbeat: a second copy of the job waits while
+the lease is alive, and chat's reaper fails answers whose heartbeat stopped) and notices
+cancellations (`parley:cancel:{id}`), closing the upstream request.
 """
 
 from __future__ import annotations
@@ -25,6 +28,8 @@ from kit import answers
 
 log = logging.getLogger(__name__)
 FLUSH_SECONDS = 0.02
+MAX_FLUSH_SECONDS = 0.25
+FLUSH_SECONDS_PER_ANSWER = 0.002  # 10 answers in flight: 20 ms; 125 or more: 250 ms
 CANCEL_CHECK_SECONDS = 0.25
 HEARTBEAT_SECONDS = 2.0
 LEASE_SECONDS = 10
@@ -111,18 +116,23 @@ class InFlight:
             generation.started = True
         self.redis.xadd(generation.key, answers.encode("delta", {"text": text}))
 
+    def flush_interval(self) -> float:
+        with self._lock:
+            active = len(self._active)
+        return min(MAX_FLUSH_SECONDS, max(FLUSH_SECONDS, active * FLUSH_SECONDS_PER_ANSWER))
+
     def _run(self) -> None:
-        ticks_per_cancel_check = max(1, round(CANCEL_CHECK_SECONDS / FLUSH_SECONDS))
-        ticks_per_heartbeat = max(1, round(HEARTBEAT_SECONDS / FLUSH_SECONDS))
-        tick = 0
+        next_cancel_check = next_heartbeat = time.monotonic()
         stop = threading.Event()
-        while not stop.wait(FLUSH_SECONDS):
-            tick += 1
+        while not stop.wait(self.flush_interval()):
+            now = time.monotonic()
             try:
                 self._flush()
-                if tick % ticks_per_cancel_check == 0:
+                if now >= next_cancel_check:
+                    next_cancel_check = now + CANCEL_CHECK_SECONDS
                     self._check_cancellations()
-                if tick % ticks_per_heartbeat == 0:
+                if now >= next_heartbeat:
+                    next_heartbeat = now + HEARTBEAT_SECONDS
                     self._heartbeat()
             except Exception:
                 log.exception("answer writer tick failed")

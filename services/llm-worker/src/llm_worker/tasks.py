@@ -45,7 +45,7 @@ def _llm() -> openai.OpenAI:
 
 @cache
 def _chat() -> ChatClient:
-    return ChatClient(settings.chat_url, settings.internal_token, connections=settings.concurrency)
+    return ChatClient(settings.chat_url, settings.internal_token)
 
 
 @cache

@@ -21,7 +21,7 @@ from redis.exceptions import RedisError
 from sqlmodel import col, select
 from starlette.responses import StreamingResponse
 
-from chat_service.answers import sse_event
+from chat_service.answers import sse_entry, sse_event
 from chat_service.dependencies import Caller, RuntimeDep
 from chat_service.messages.schemas import MessagePublic
 from chat_service.messages.service import MessageNotFound
@@ -134,8 +134,8 @@ async def events(
                 continue
             for entry_id, fields in batch[0][1]:
                 last_id = entry_id.decode()
-                kind, data = answers.decode(fields)
-                yield sse_event(kind, data, last_id)
+                kind, event = sse_entry(entry_id, fields)
+                yield event
                 if kind in answers.TERMINAL:
                     return
     finally:
