@@ -311,6 +311,7 @@ async def bench_first_token(stack: Stack, model: Model, samples: int) -> dict[st
         async def user_loop(i: int) -> None:
             for _ in range(max(1, samples // 5)):
                 concurrent.append(await one(users[i], dialogs[i]))
+                if os.environ.get("DEBUG_ORDER"): print(i, round(concurrent[-1]*1000,1))
 
         await asyncio.gather(*(user_loop(i) for i in range(10)))
     base = statistics.median(direct)

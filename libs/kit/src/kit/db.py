@@ -8,8 +8,10 @@ only once the data is durable (publishing jobs, waking the outbox relay) is regi
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
+import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -19,6 +21,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Dialect, Engine
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.types import DateTime, TypeDecorator
+from sqlalchemy.util import await_only
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from kit.errors import AppError
@@ -75,6 +78,7 @@ class Database:
         self.engine: AsyncEngine = create_async_engine(url, **kwargs)
         if is_sqlite(url):
             configure_sqlite(self.engine.sync_engine)
+            SqliteWriteTurns(self.engine)
         self._sessions = async_sessionmaker(
             self.engine, class_=AsyncSession, expire_on_commit=False
         )
@@ -122,6 +126,58 @@ async def _run_after_commit(session: AsyncSession) -> None:
                 await result
         except Exception:
             log.exception("after-commit callback failed")
+
+
+class SqliteWriteTurns:
+    """One writing transaction at a time per process, in arrival order (SQLite only).
+
+    SQLite lets one connection write at a time; the others retry inside the driver with
+    growing sleeps (its busy handler), which is not first come, first served: under load some
+    requests lost the race again and again and waited seconds. Here a transaction takes its
+    turn on an asyncio lock before its first write statement and gives it back when its
+    connection goes back to the pool (after the commit or rollback), so writers of this process
+    queue in order without sleeping. Another process writing (the chat-worker) still meets the
+    busy handler. A turn not given back within `TURN_TIMEOUT_SECONDS` is not waited for.
+    """
+
+    TURN_TIMEOUT_SECONDS = 30.0
+    _KEY = "kit.sqlite_write_turn"
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
+            weakref.WeakKeyDictionary()
+        )
+        event.listen(engine.sync_engine, "before_cursor_execute", self._before_execute)
+        for name in ("checkin", "invalidate", "soft_invalidate", "detach", "close"):
+            event.listen(engine.sync_engine.pool, name, self._give_back)
+
+    def _lock(self) -> asyncio.Lock:
+        loop = asyncio.get_running_loop()
+        lock = self._locks.get(loop)
+        if lock is None:
+            lock = self._locks[loop] = asyncio.Lock()
+        return lock
+
+    def _before_execute(self, conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if self._KEY in conn.info or not statement.lstrip()[:6].upper().startswith(_WRITES):
+            return
+        lock = self._lock()
+        try:
+            await_only(asyncio.wait_for(lock.acquire(), self.TURN_TIMEOUT_SECONDS))
+        except TimeoutError:
+            log.warning(
+                "no SQLite write turn within %ss; writing anyway", self.TURN_TIMEOUT_SECONDS
+            )
+            return
+        conn.info[self._KEY] = lock
+
+    def _give_back(self, _dbapi_connection: Any, record: Any, *_: Any) -> None:
+        lock = record.info.pop(self._KEY, None) if record is not None else None
+        if lock is not None and lock.locked():
+            lock.release()
+
+
+_WRITES = ("INSERT", "UPDATE", "DELETE", "REPLAC")
 
 
 def configure_sqlite(engine: Engine) -> None:

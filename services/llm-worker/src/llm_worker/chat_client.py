@@ -53,7 +53,7 @@ class ChatClient:
         self._background = ThreadPoolExecutor(connections, thread_name_prefix="chat-start")
 
     def _post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
-        delay = 0.05
+        delay = 0.01  # a 404 before the commit lands clears within milliseconds
         deadline = time.monotonic() + self.budget
         attempt = 0
         while True:

@@ -68,7 +68,8 @@ async def job_for(
 
 async def enqueue(runtime: Runtime, job: dict[str, Any]) -> None:
     # Queued before the commit: if the broker refuses, the request fails and nothing is
-    # stored. The worker tolerates the short moment before the commit lands.
+    # stored. The worker tolerates the short moment before the commit lands (and a job whose
+    # message never committed ends as `skipped`).
     try:
         await runtime.jobs.enqueue_answer(job)
     except Exception as exc:
@@ -100,6 +101,9 @@ async def post_message(
     message = Message(
         dialog_id=dialog.id, user_id=caller.user_id, message_text=text, model=model or dialog.model
     )
+    # Read and queue first, write last: SQLite's write lock is then held for two statements
+    # and the commit, not across the broker call (writers waiting on it back off and starve).
+    await enqueue(runtime, await job_for(runtime, session, dialog, message))
     session.add(message)
     dialog.updated_at = message.created_at
     session.add(dialog)
@@ -117,7 +121,6 @@ async def post_message(
             raise Conflict(
                 "A request with this Idempotency-Key is in progress.", code="idempotency_conflict"
             ) from None
-    await enqueue(runtime, await job_for(runtime, session, dialog, message))
     return message
 
 
