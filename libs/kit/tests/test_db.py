@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy.exc import StatementError
+from sqlmodel import func, select
 
 from kit.db import AfterCommit, Database, after_commit
 from kit.errors import AppError, Conflict
@@ -112,3 +114,43 @@ class TestUTCDateTime:
             async with db.session() as session:
                 session.add(row)
         assert await stored(db, row.id) is None
+
+
+class TestSqliteWriteTurns:
+    """Writers of one process queue in arrival order instead of racing in SQLite's busy sleeps."""
+
+    async def test_writers_write_in_the_order_they_arrived(self, sqlite_db: Database) -> None:
+        started: list[int] = []
+        wrote: list[int] = []
+
+        async def writer(i: int) -> None:
+            await asyncio.sleep(0.002 * i)  # arrive one after another
+            async with sqlite_db.session() as session:
+                await session.exec(select(OutboxEvent))  # its connection is ready
+                started.append(i)
+                add_event(session, "auth.user_registered", {"user_id": str(i)})
+                await session.flush()  # its first write: waits for its turn
+                wrote.append(i)
+                await asyncio.sleep(0.01)  # hold the turn while other writers arrive
+
+        await asyncio.wait_for(asyncio.gather(*(writer(i) for i in range(20))), 20)
+        assert wrote == started
+        async with sqlite_db.session() as session:
+            count = (await session.exec(select(func.count()).select_from(OutboxEvent))).one()
+        assert count == 20
+
+    async def test_a_failed_writer_gives_its_turn_back(self, sqlite_db: Database) -> None:
+        with pytest.raises(Conflict):
+            await add_then_raise(sqlite_db, Conflict("no"), [])
+        # the next writer gets its turn at once (not after the 30 s turn timeout)
+        async with asyncio.timeout(5):
+            async with sqlite_db.session() as session:
+                add_event(session, "auth.user_registered", {"user_id": "after"})
+
+    async def test_reads_do_not_wait_for_a_writer(self, sqlite_db: Database) -> None:
+        async with sqlite_db.session() as writing:
+            add_event(writing, "auth.user_registered", {"user_id": "w"})
+            await writing.flush()  # holds the turn until the end of this block
+            async with asyncio.timeout(5), sqlite_db.read_session() as reading:
+                rows = (await reading.exec(select(OutboxEvent))).all()
+            assert rows == []  # the uncommitted row is not visible to others

@@ -82,6 +82,16 @@ class Database:
         self._sessions = async_sessionmaker(
             self.engine, class_=AsyncSession, expire_on_commit=False
         )
+        # Quick reads that must not queue for a connection behind writers waiting for their
+        # turn (under a burst of new messages, an answer stream's opening check did): their
+        # own small pool.
+        read_kwargs = {**kwargs, "pool_size": 5, "max_overflow": 10}
+        self.read_engine: AsyncEngine = create_async_engine(url, **read_kwargs)
+        if is_sqlite(url):
+            configure_sqlite(self.read_engine.sync_engine)
+        self._reads = async_sessionmaker(
+            self.read_engine, class_=AsyncSession, expire_on_commit=False
+        )
         # copied into every new session's `info` (the outbox relay registers itself here)
         self.session_defaults: dict[str, Any] = {}
 
@@ -105,6 +115,12 @@ class Database:
                 raise
             await _run_after_commit(session)
 
+    @asynccontextmanager
+    async def read_session(self) -> AsyncIterator[AsyncSession]:
+        """A session for a few quick reads, from the read pool; never write through it."""
+        async with self._reads() as session:
+            yield session
+
     async def session_dependency(self) -> AsyncIterator[AsyncSession]:
         """FastAPI dependency; declare it `scope="function"` so it commits before responding."""
         async with self.session() as session:
@@ -116,6 +132,7 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+        await self.read_engine.dispose()
 
 
 async def _run_after_commit(session: AsyncSession) -> None:
@@ -147,7 +164,10 @@ class SqliteWriteTurns:
         self._locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
             weakref.WeakKeyDictionary()
         )
-        event.listen(engine.sync_engine, "before_cursor_execute", self._before_execute)
+        # ORM and Core writes are caught before their cursor exists (making one is a round trip
+        # to the driver's thread, which would let later writers overtake); raw SQL at the cursor
+        event.listen(engine.sync_engine, "before_execute", self._before_execute)
+        event.listen(engine.sync_engine, "before_cursor_execute", self._before_cursor_execute)
         for name in ("checkin", "invalidate", "soft_invalidate", "detach", "close"):
             event.listen(engine.sync_engine.pool, name, self._give_back)
 
@@ -158,8 +178,16 @@ class SqliteWriteTurns:
             lock = self._locks[loop] = asyncio.Lock()
         return lock
 
-    def _before_execute(self, conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        if self._KEY in conn.info or not statement.lstrip()[:6].upper().startswith(_WRITES):
+    def _before_execute(self, conn: Any, statement: Any, *_: Any) -> None:
+        if getattr(statement, "is_dml", False):
+            self._take_turn(conn)
+
+    def _before_cursor_execute(self, conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if statement.lstrip()[:6].upper().startswith(_WRITES):
+            self._take_turn(conn)
+
+    def _take_turn(self, conn: Any) -> None:
+        if self._KEY in conn.info:
             return
         lock = self._lock()
         try:

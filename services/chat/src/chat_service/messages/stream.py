@@ -41,7 +41,7 @@ async def _owner_and_status(
     runtime: Runtime, message_id: uuid.UUID
 ) -> tuple[uuid.UUID, str] | None:
     # two columns, not the whole row: every stream opens with this check
-    async with runtime.db.session() as session:
+    async with runtime.db.read_session() as session:
         row = (
             await session.exec(
                 select(col(Message.user_id), col(Message.status)).where(Message.id == message_id)
@@ -51,7 +51,7 @@ async def _owner_and_status(
 
 
 async def _load(runtime: Runtime, message_id: uuid.UUID) -> Message | None:
-    async with runtime.db.session() as session:
+    async with runtime.db.read_session() as session:
         return await session.get(Message, message_id)
 
 
