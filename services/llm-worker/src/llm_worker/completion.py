@@ -234,14 +234,22 @@ def generate(
         if parked is not None:  # generated earlier; chat only has to hear it
             return report(chat, job.message_id, json.loads(parked), redis)
         outcome = Outcome()
-        starting = chat.start_in_background(job.message_id, job.generation)
         if int(deliveries) > 1:
             # A copy delivered again may find its answer already stored: ask chat first.
             try:
-                starting.result()
+                chat.start(job.message_id, job.generation)
             except MessageGone as gone:
                 log.info("message ended before generation started (%s)", gone)
                 return "skipped", None
+        else:
+            # A first delivery tells chat "generating" only once the answer has run a moment,
+            # alongside the model call; if chat says the message ended, the call is cut short.
+            def announce() -> Future[dict[str, Any]]:
+                starting = chat.start_in_background(job.message_id, job.generation)
+                starting.add_done_callback(lambda done: _stop_if_gone(done, gen))
+                return starting
+
+            inflight.announce_later(gen, announce)
         if int(deliveries) > MAX_DELIVERIES:
             outcome.error = _error(
                 "too_many_attempts", "The answer failed repeatedly; try again.", True
@@ -250,9 +258,6 @@ def generate(
             if int(deliveries) > 1:
                 metrics.RETRIES.labels("redelivered").inc()
                 inflight.reset(gen)
-            # On a first delivery, telling chat "generating" runs alongside the model call, off
-            # the path to the first token; if chat says the message ended, the call is cut short.
-            starting.add_done_callback(lambda done: _stop_if_gone(done, gen))
             metrics.INFLIGHT.inc()
             started = time.monotonic()
             try:
@@ -264,11 +269,13 @@ def generate(
             for kind in ("prompt", "completion"):
                 if f"{kind}_tokens" in outcome.usage:
                     metrics.TOKENS.labels(job.model, kind).inc(outcome.usage[f"{kind}_tokens"])
-        try:
-            starting.result()  # chat unreachable: raised, and the task runs again later
-        except MessageGone as gone:
-            log.info("message ended before generation started (%s)", gone)
-            return "skipped", None
+        starting = inflight.settle(gen)
+        if starting is not None:
+            try:
+                starting.result()  # chat unreachable: raised, and the task runs again later
+            except MessageGone as gone:
+                log.info("message ended before generation started (%s)", gone)
+                return "skipped", None
         if outcome.cancelled:
             return "cancelled", None
         return report(chat, job.message_id, outcome.callback_body(job.generation), redis)

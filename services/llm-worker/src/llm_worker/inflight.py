@@ -20,7 +20,9 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import dataclass, field
+from typing import Any
 
 from redis import Redis
 
@@ -34,6 +36,7 @@ CANCEL_CHECK_SECONDS = 0.25
 HEARTBEAT_SECONDS = 2.0
 LEASE_SECONDS = 10
 HEARTBEAT_KEEP_SECONDS = 24 * 3600
+ANNOUNCE_AFTER_SECONDS = 0.25
 
 
 @dataclass
@@ -45,6 +48,9 @@ class Generation:
     started: bool = False
     cancelled: threading.Event = field(default_factory=threading.Event)
     on_cancel: Callable[[], None] | None = None
+    born: float = field(default_factory=time.monotonic)
+    announce: Callable[[], Future[Any]] | None = None
+    announced: Future[Any] | None = None
 
     def cancel(self) -> None:
         """Stop the answer: flag it and close its upstream request, if one is open."""
@@ -108,6 +114,19 @@ class InFlight:
             generation.started = False
         self.redis.xadd(generation.key, answers.encode("reset", {}))
 
+    def announce_later(self, generation: Generation, announce: Callable[[], Future[Any]]) -> None:
+        """Call `announce` (telling chat "generating") only if the answer is still running after
+        `ANNOUNCE_AFTER_SECONDS`: a quick answer goes from queued to its end with one call to
+        chat instead of two, and nothing competes with its reader for chat's attention."""
+        with self._lock:
+            generation.announce = announce
+
+    def settle(self, generation: Generation) -> Future[Any] | None:
+        """No announcing from now on; the announcement made, if any."""
+        with self._lock:
+            generation.announce = None
+            return generation.announced
+
     def delta(self, generation: Generation, text: str) -> None:
         with self._lock:
             if generation.started:
@@ -128,6 +147,7 @@ class InFlight:
             now = time.monotonic()
             try:
                 self._flush()
+                self._announce_long_running(now)
                 if now >= next_cancel_check:
                     next_cancel_check = now + CANCEL_CHECK_SECONDS
                     self._check_cancellations()
@@ -148,6 +168,13 @@ class InFlight:
             for key, text in batch:
                 pipe.xadd(key, answers.encode("delta", {"text": text}))
             pipe.execute()
+
+    def _announce_long_running(self, now: float) -> None:
+        with self._lock:
+            for g in self._active.values():
+                if g.announce is not None and g.announced is None:
+                    if now - g.born >= ANNOUNCE_AFTER_SECONDS:
+                        g.announced = g.announce()  # only queues the call
 
     def _check_cancellations(self) -> None:
         with self._lock:

@@ -101,9 +101,7 @@ async def post_message(
     message = Message(
         dialog_id=dialog.id, user_id=caller.user_id, message_text=text, model=model or dialog.model
     )
-    # Read and queue first, write last: SQLite's write lock is then held for two statements
-    # and the commit, not across the broker call (writers waiting on it back off and starve).
-    await enqueue(runtime, await job_for(runtime, session, dialog, message))
+    job = await job_for(runtime, session, dialog, message)
     session.add(message)
     dialog.updated_at = message.created_at
     session.add(dialog)
@@ -121,6 +119,7 @@ async def post_message(
             raise Conflict(
                 "A request with this Idempotency-Key is in progress.", code="idempotency_conflict"
             ) from None
+    await enqueue(runtime, job)  # last before the commit, so the worker rarely finds no row
     return message
 
 
