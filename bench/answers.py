@@ -487,8 +487,8 @@ async def burst_rows(model: Model, quick: bool, backends: list[str]) -> list[Row
                     (
                         f"burst {count} at once ({backend})",
                         f"{b['completed']:.0f}/{count} completed, {b['other']:.0f} not; "
-                        f"first token p50 {b['first_token_p50_s']:.2f} s; "
-                        f"{b['seconds']:.1f} s; RSS worker "
+                        + (f"first token p50 {b['first_token_p50_s']:.2f} s; " if stream else "")
+                        + f"{b['seconds']:.1f} s; RSS worker "
                         f"{b['worker_rss_mb']:.0f} MB, chat {b['chat_rss_mb']:.0f} MB",
                         target,
                         _ok(met),
