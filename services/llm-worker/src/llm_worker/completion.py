@@ -8,6 +8,9 @@ Failure rules (each ends with the message answered once or clearly failed):
   (a stream that stalls past the read timeout, or ends without finishing, included).
 - A redelivered job (its worker died) starts the answer again after a `reset` entry; a job
   delivered too many times fails instead of looping.
+
+Chat hears of an answer once (the outcome) when it is quick, twice when it runs longer than
+`inflight.ANNOUNCE_AFTER_SECONDS` (first "generating", from the in-flight thread).
 """
 
 from __future__ import annotations
