@@ -147,10 +147,34 @@ class TestSqliteWriteTurns:
             async with sqlite_db.session() as session:
                 add_event(session, "auth.user_registered", {"user_id": "after"})
 
-    async def test_reads_do_not_wait_for_a_writer(self, sqlite_db: Database) -> None:
-        async with sqlite_db.session() as writing:
-            add_event(writing, "auth.user_registered", {"user_id": "w"})
-            await writing.flush()  # holds the turn until the end of this block
+    async def test_reads_do_not_queue_behind_writers_waiting_for_their_turn(
+        self, sqlite_db: Database
+    ) -> None:
+        holding = asyncio.Event()
+        release = asyncio.Event()
+
+        async def holder() -> None:
+            async with sqlite_db.session() as session:
+                add_event(session, "auth.user_registered", {"user_id": "holder"})
+                await session.flush()  # holds the turn
+                holding.set()
+                await release.wait()
+
+        async def waiting_writer(i: int) -> None:
+            async with sqlite_db.session() as session:
+                await session.exec(select(OutboxEvent))  # takes a pooled connection
+                add_event(session, "auth.user_registered", {"user_id": str(i)})
+                await session.flush()  # waits for the turn, keeping the connection
+
+        tasks = [asyncio.create_task(holder())]
+        await holding.wait()
+        # more writers than the main pool has connections: all of them are in use
+        tasks += [asyncio.create_task(waiting_writer(i)) for i in range(20)]
+        await asyncio.sleep(0.3)
+        try:
             async with asyncio.timeout(5), sqlite_db.read_session() as reading:
                 rows = (await reading.exec(select(OutboxEvent))).all()
-            assert rows == []  # the uncommitted row is not visible to others
+            assert rows == []  # nothing committed yet
+        finally:
+            release.set()
+            await asyncio.wait_for(asyncio.gather(*tasks), 30)
