@@ -36,7 +36,7 @@ from kit.testing.databases import POSTGRES_URL, create_pg_database, drop_databas
 from kit.testing.servers import free_port, free_port_block
 from parley.ports import wait_ready
 from parley.redis_server import RedisServer
-from parley.stack import Ports, plan
+from parley.stack import Ports, llm_worker_command, plan
 
 SYSTEM_CORE, LOAD_CORE = "0", "1"
 TOKENS_40 = " ".join(f"tok{i}" for i in range(40))
@@ -111,24 +111,7 @@ class Stack:
                     "taskset",
                     "-c",
                     SYSTEM_CORE,
-                    sys.executable,
-                    "-m",
-                    "celery",
-                    "-A",
-                    "llm_worker.celery_app",
-                    "worker",
-                    "-Q",
-                    "llm",
-                    "-P",
-                    "threads",
-                    "-c",
-                    str(concurrency),
-                    "-n",
-                    f"extra-{uuid.uuid4().hex[:6]}@%h",
-                    "--without-gossip",
-                    "--without-mingle",
-                    "--loglevel",
-                    "WARNING",
+                    *llm_worker_command(concurrency, f"extra-{uuid.uuid4().hex[:6]}@%h", "WARNING"),
                 ],
                 env=env,
                 stdout=subprocess.DEVNULL,

@@ -58,6 +58,30 @@ def internal_token(data_dir: Path) -> str:
     return path.read_text().strip()
 
 
+def llm_worker_command(concurrency: int, name: str, loglevel: str = "INFO") -> list[str]:
+    """An llm-worker process: Celery on queue `llm`, a threads pool of `concurrency` slots."""
+    return [
+        PY,
+        "-m",
+        "celery",
+        "-A",
+        "llm_worker.celery_app",
+        "worker",
+        "-Q",
+        "llm",
+        "-P",
+        "threads",
+        "-c",
+        str(concurrency),
+        "-n",
+        name,
+        "--without-gossip",
+        "--without-mingle",
+        "--loglevel",
+        loglevel,
+    ]
+
+
 def plan(env: dict[str, str] | None = None) -> tuple[list[Proc], dict[str, str]]:
     """The processes to run, in start order, and the environment they share."""
     env = dict(os.environ if env is None else env)
@@ -148,26 +172,9 @@ def plan(env: dict[str, str] | None = None) -> tuple[list[Proc], dict[str, str]]
         ),
         Proc(
             "llm-worker",
-            [
-                PY,
-                "-m",
-                "celery",
-                "-A",
-                "llm_worker.celery_app",
-                "worker",
-                "-Q",
-                "llm",
-                "-P",
-                "threads",
-                "-c",
-                env.get("LLM_WORKER_CONCURRENCY", "200"),
-                "-n",
-                f"llm-{ports.gateway}@%h",
-                "--without-gossip",
-                "--without-mingle",
-                "--loglevel",
-                "INFO",
-            ],
+            llm_worker_command(
+                int(env.get("LLM_WORKER_CONCURRENCY", "200")), f"llm-{ports.gateway}@%h"
+            ),
             ready_url=f"http://127.0.0.1:{ports.llm_worker}/readyz",
         ),
         Proc(
