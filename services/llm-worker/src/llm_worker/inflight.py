@@ -67,6 +67,10 @@ class InFlight:
         self.redis = redis
         self.worker_id = f"{socket.gethostname()}:{os.getpid()}"
         self._lock = threading.Lock()
+        # Held from taking an answer's pending deltas until they are written, by the writer
+        # thread and by an answer's own thread alike: otherwise an answer's last deltas, written
+        # by its thread, could overtake earlier ones the writer thread has taken but not yet sent.
+        self._write_lock = threading.Lock()
         self._active: dict[uuid.UUID, Generation] = {}
         self._thread = threading.Thread(target=self._run, name="answer-writer", daemon=True)
         self._thread.start()
@@ -94,25 +98,26 @@ class InFlight:
         """Flush what is pending, stop tracking the generation and give up its lease."""
         with self._lock:
             self._active.pop(generation.message_id, None)
-            pending, generation.pending = generation.pending, []
-        if pending:
-            self.redis.xadd(generation.key, answers.encode("delta", {"text": "".join(pending)}))
+        self.flush(generation)
         lease = answers.lease_key(generation.message_id)
         if self.redis.get(lease) == generation.lease_token.encode():
             self.redis.delete(lease)
 
     def flush(self, generation: Generation) -> None:
-        with self._lock:
-            pending, generation.pending = generation.pending, []
-        if pending:
-            self.redis.xadd(generation.key, answers.encode("delta", {"text": "".join(pending)}))
+        with self._write_lock:
+            with self._lock:
+                pending, generation.pending = generation.pending, []
+            if pending:
+                text = "".join(pending)
+                self.redis.xadd(generation.key, answers.encode("delta", {"text": text}))
 
     def reset(self, generation: Generation) -> None:
         """A retry starts the answer again: readers drop what they showed."""
-        with self._lock:
-            generation.pending.clear()
-            generation.started = False
-        self.redis.xadd(generation.key, answers.encode("reset", {}))
+        with self._write_lock:
+            with self._lock:
+                generation.pending.clear()
+                generation.started = False
+            self.redis.xadd(generation.key, answers.encode("reset", {}))
 
     def announce_later(self, generation: Generation, announce: Callable[[], Future[Any]]) -> None:
         """Call `announce` (telling chat "generating") only if the answer is still running after
@@ -158,16 +163,17 @@ class InFlight:
                 log.exception("answer writer tick failed")
 
     def _flush(self) -> None:
-        with self._lock:
-            batch = [(g.key, "".join(g.pending)) for g in self._active.values() if g.pending]
-            for g in self._active.values():
-                g.pending = []
-        if not batch:
-            return
-        with self.redis.pipeline(transaction=False) as pipe:
-            for key, text in batch:
-                pipe.xadd(key, answers.encode("delta", {"text": text}))
-            pipe.execute()
+        with self._write_lock:
+            with self._lock:
+                batch = [(g.key, "".join(g.pending)) for g in self._active.values() if g.pending]
+                for g in self._active.values():
+                    g.pending = []
+            if not batch:
+                return
+            with self.redis.pipeline(transaction=False) as pipe:
+                for key, text in batch:
+                    pipe.xadd(key, answers.encode("delta", {"text": text}))
+                pipe.execute()
 
     def _announce_long_running(self, now: float) -> None:
         with self._lock:

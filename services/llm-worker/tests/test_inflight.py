@@ -1,0 +1,77 @@
+"""The worker's answer writer against a real Redis: each answer's stream in the order written."""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+import uuid
+from typing import Any
+
+from redis import Redis
+
+from kit import answers
+from kit.redis_clients import sync_redis
+from llm_worker.inflight import InFlight
+from parley.redis_server import RedisServer
+
+
+def stream_text(redis: Redis, key: str) -> str:
+    text = ""
+    for _, fields in redis.xrange(key):
+        kind, data = answers.decode(fields)
+        if kind == "reset":
+            text = ""
+        elif kind == "delta":
+            text += data["text"]
+    return text
+
+
+def slow_round_trips(redis: Redis) -> None:
+    """Every pipeline of `redis` takes 10 ms longer, as over a slow network."""
+    pipeline = redis.pipeline
+
+    def slow_pipeline(*args: Any, **kwargs: Any) -> Any:
+        pipe = pipeline(*args, **kwargs)
+        execute = pipe.execute
+
+        def slow_execute(*args: Any, **kwargs: Any) -> Any:
+            time.sleep(0.01)
+            return execute(*args, **kwargs)
+
+        pipe.execute = slow_execute  # type: ignore[method-assign]
+        return pipe
+
+    redis.pipeline = slow_pipeline  # type: ignore[method-assign]
+
+
+def test_deltas_reach_the_stream_in_order_while_the_writer_thread_flushes(
+    redis_server: RedisServer,
+) -> None:
+    # The writer thread flushes pending deltas for all answers each tick, while each answer's
+    # own thread flushes what is left when it ends: the two must never swap their texts.
+    redis = sync_redis(redis_server.url)
+    slow_round_trips(redis)  # widen the moment between taking pending deltas and writing them
+    inflight = InFlight(redis)
+    expected: dict[str, str] = {}
+
+    def answer() -> None:
+        generation = inflight.acquire(uuid.uuid4())
+        assert generation is not None
+        tokens = [f" t{i}" for i in range(60)]
+        expected[generation.key] = "".join(tokens)
+        for token in tokens:
+            inflight.delta(generation, token)
+            time.sleep(random.uniform(0, 0.015))
+        inflight.release(generation)
+
+    try:
+        threads = [threading.Thread(target=answer) for _ in range(60)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(60)
+        assert len(expected) == 60
+        assert {key: stream_text(redis, key) for key in expected} == expected
+    finally:
+        redis.close()
