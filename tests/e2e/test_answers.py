@@ -3,6 +3,7 @@ misbehaves on command. Each must end with the message answered once or clearly f
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
@@ -24,6 +25,11 @@ REPLY = " ".join(f"word{i}" for i in range(40))
 
 def signed_in(stack: Stack) -> tuple[httpx.Client, dict[str, str]]:
     api = stack.client()
+    return api, registered(api)
+
+
+def registered(api: httpx.Client) -> dict[str, str]:
+    """The headers of a newly registered user (email not confirmed)."""
     tag = uuid.uuid4().hex[:8]
     response = api.post(
         "/api/auth/register",
@@ -35,7 +41,7 @@ def signed_in(stack: Stack) -> tuple[httpx.Client, dict[str, str]]:
         headers={"Parley-Token-Transport": "body"},
     )
     assert response.status_code == 201, response.text
-    return api, {"Authorization": f"Bearer {response.json()['access_token']}"}
+    return {"Authorization": f"Bearer {response.json()['access_token']}"}
 
 
 def post(
@@ -159,6 +165,45 @@ class TestStreaming:
         events = list(sse(api, auth, message["id"]))
         assert [kind for _, kind, _ in events] == ["done"]
         assert events[0][2]["message"]["status"] == "completed"
+
+    async def test_hundreds_of_streams_at_once_each_get_the_whole_answer(
+        self, stack: Stack, model: ModelServer
+    ) -> None:
+        # More open streams than a Redis connection pool holds (redis-py's default is 100):
+        # every one must still stream its whole answer, and every POST and stream open (each
+        # checked against Redis by the gateway) must succeed.
+        model.behaviour.reply = REPLY
+        model.behaviour.token_delay = 0.005
+        users, per_user = 60, 3  # 3: the unconfirmed-email quota
+        with stack.client() as sign_up:
+            auths = [registered(sign_up) for _ in range(users)]
+        limits = httpx.Limits(max_connections=500, max_keepalive_connections=500)
+        async with httpx.AsyncClient(base_url=stack.url, timeout=60, limits=limits) as api:
+
+            async def one(auth: dict[str, str]) -> str:
+                created = await api.post(
+                    "/api/dialogs", json={"message_text": "many"}, headers=auth
+                )
+                assert created.status_code == 201, created.text
+                message_id = created.json()["message"]["id"]
+                text, last = "", ""
+                async with api.stream(
+                    "GET", f"/api/messages/{message_id}/stream", headers=auth
+                ) as response:
+                    assert response.status_code == 200, await response.aread()
+                    async for line in response.aiter_lines():
+                        name, _, value = line.partition(": ")
+                        if name == "event":
+                            last = value
+                        elif name == "data" and last == "delta":
+                            text += json.loads(value)["text"]
+                        elif name == "data" and last == "reset":
+                            text = ""
+                assert last == "done", f"the stream of {message_id} ended after {last!r}"
+                return text
+
+            texts = await asyncio.gather(*(one(a) for a in auths for _ in range(per_user)))
+        assert texts == [REPLY] * (users * per_user)
 
 
 class TestProviderFaults:

@@ -19,6 +19,7 @@ from chat_service.jobs import JobQueue
 from chat_service.messages import endpoints as messages
 from chat_service.messages import service as message_service
 from chat_service.messages import stream
+from chat_service.messages.hub import AnswerHub, reading_client
 from chat_service.model_catalog import ModelCatalog
 from chat_service.runtime import Runtime
 from chat_service.webhooks import WEBHOOK_QUEUE
@@ -44,14 +45,18 @@ def build_app(config: Settings = settings, *, jwks_source: JWKSSource | None = N
         await upgrade_async(config.database_url, MIGRATIONS)
         db = Database(config.database_url)
         redis = async_redis(config.redis_url)
-        stream_redis = async_redis(config.redis_url, socket_timeout=config.sse_ping_seconds + 10)
+        hub = AnswerHub(
+            redis,
+            reading_client(config.redis_url, config.sse_ping_seconds),
+            config.sse_ping_seconds,
+        )
         http = httpx.AsyncClient(timeout=10)
         jobs = JobQueue(config.broker_url, visibility_timeout=config.task_visibility_timeout)
         app.state.runtime = Runtime(
             settings=config,
             db=db,
             redis=redis,
-            stream_redis=stream_redis,
+            hub=hub,
             http=http,
             verifier=JWKSVerifier(
                 jwks_source or http_jwks(config.jwks_url, http),
@@ -82,8 +87,9 @@ def build_app(config: Settings = settings, *, jwks_source: JWKSSource | None = N
             await relay.stop()
             await asyncio.to_thread(consumer.stop)
             await http.aclose()
+            await hub.close()
+            await hub.reading.aclose()
             await redis.aclose()
-            await stream_redis.aclose()
             await db.dispose()
 
     app = create_app(service="chat", title="Parley chat", lifespan=lifespan)

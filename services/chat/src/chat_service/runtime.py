@@ -9,6 +9,7 @@ from redis.asyncio import Redis
 
 from chat_service.config import Settings
 from chat_service.jobs import JobQueue
+from chat_service.messages.hub import AnswerHub
 from chat_service.model_catalog import ModelCatalog
 from kit.db import Database
 from kit.jwt import JWKSVerifier
@@ -19,9 +20,7 @@ class Runtime:
     settings: Settings
     db: Database
     redis: Redis
-    # blocking stream reads wait up to the SSE ping interval: a client whose socket timeout
-    # is longer than that
-    stream_redis: Redis
+    hub: AnswerHub  # what the answer streams wait on
     http: httpx.AsyncClient
     verifier: JWKSVerifier
     jobs: JobQueue

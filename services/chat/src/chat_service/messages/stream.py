@@ -3,7 +3,7 @@
 Each event's id is its Redis stream entry id, so a client reconnecting with `Last-Event-ID`
 continues exactly after the last event it saw. A message that already ended gets one `done`
 with the stored message. A `: ping` comment keeps idle connections open; each user may hold a
-few streams at once.
+few streams at once. The streams of a process wait for new entries together (`hub`).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import re
 import time
 import uuid
 from collections.abc import AsyncIterator
-from typing import Annotated, cast
+from typing import Annotated
 
 from fastapi import APIRouter, Header
 from prometheus_client import Gauge
@@ -55,13 +55,6 @@ async def _load(runtime: Runtime, message_id: uuid.UUID) -> Message | None:
         return await session.get(Message, message_id)
 
 
-Entries = list[tuple[bytes, list[tuple[bytes, dict[bytes, bytes]]]]]
-
-
-def _entries(reply: object) -> Entries:
-    return cast(Entries, reply) or []
-
-
 def _final(message: Message) -> bytes:
     return sse_event("done", {"message": MessagePublic.of(message).model_dump(mode="json")}, "end")
 
@@ -100,25 +93,12 @@ class StreamSlots:
 async def events(
     runtime: Runtime, message_id: uuid.UUID, last_id: str, slots: StreamSlots
 ) -> AsyncIterator[bytes]:
-    key = answers.stream_key(message_id)
-    block_ms = int(runtime.settings.sse_ping_seconds * 1000)
+    reader = runtime.hub.reader(answers.stream_key(message_id), last_id)
     OPEN_STREAMS.inc()
-    read_once = False
     try:
         while True:
             try:
-                if not read_once:
-                    # What is already written is read without blocking, on the shared pool: a
-                    # client that leaves after it costs no blocking connection (a read cut off
-                    # mid-command closes its connection, and opening one is slow).
-                    read_once = True
-                    batch = _entries(await runtime.redis.xread({key: last_id}, count=200))
-                    if not batch:
-                        continue
-                else:
-                    batch = _entries(
-                        await runtime.stream_redis.xread({key: last_id}, count=200, block=block_ms)
-                    )
+                batch = await reader.read(runtime.settings.sse_ping_seconds)
             except RedisError as exc:
                 # end the response; the client reconnects with Last-Event-ID and loses nothing
                 log.warning("answer stream read failed: %s", exc)
@@ -132,13 +112,13 @@ async def events(
                         yield _final(ended)
                     return
                 continue
-            for entry_id, fields in batch[0][1]:
-                last_id = entry_id.decode()
+            for entry_id, fields in batch:
                 kind, event = sse_entry(entry_id, fields)
                 yield event
                 if kind in answers.TERMINAL:
                     return
     finally:
+        reader.close()
         OPEN_STREAMS.dec()
         await slots.give_back()
 
