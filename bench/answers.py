@@ -231,8 +231,9 @@ async def first_delta(http: httpx.AsyncClient, auth: dict[str, str], message_id:
 
 async def until_done(
     http: httpx.AsyncClient, auth: dict[str, str], message_id: str
-) -> float | None:
-    """Seconds from now to the first delta (None if none), reading the stream until it ends."""
+) -> tuple[float | None, bool]:
+    """Seconds from now to the first delta (None if none), reading the stream until it ends;
+    and whether it ended with `done` or `error` (not cut off)."""
     started = time.perf_counter()
     first: float | None = None
     async with http.stream("GET", f"/api/messages/{message_id}/stream", headers=auth) as response:
@@ -240,8 +241,8 @@ async def until_done(
             if first is None and line.startswith("event: delta"):
                 first = time.perf_counter() - started
             if line.startswith("event: done") or line.startswith("event: error"):
-                return first
-    return first
+                return first, True
+    return first, False
 
 
 async def post_message(
@@ -321,8 +322,8 @@ async def closed_loop(http: httpx.AsyncClient, users: int, seconds: float, text:
         nonlocal done
         while time.perf_counter() < deadline:
             message_id = await post_message(http, auth, dialog, text)
-            await until_done(http, auth, message_id)
-            if time.perf_counter() < deadline:
+            _, ended = await until_done(http, auth, message_id)
+            if ended and time.perf_counter() < deadline:  # a stream cut off does not count
                 done += 1
 
     started = time.perf_counter()
@@ -342,7 +343,10 @@ async def bench_burst(stack: Stack, model: Model, count: int, stream: bool) -> d
         users = [await new_user(http) for _ in range(max(1, count // 100))]
         started = time.perf_counter()
 
+        cut = 0
+
         async def one(i: int) -> tuple[str, dict[str, str], float | None]:
+            nonlocal cut
             user = users[i % len(users)]
             response = await http.post("/api/dialogs", json={"message_text": "burst"}, headers=user)
             response.raise_for_status()
@@ -350,7 +354,8 @@ async def bench_burst(stack: Stack, model: Model, count: int, stream: bool) -> d
             if not stream:
                 return message_id, user, None
             opened = time.perf_counter() - started
-            first = await until_done(http, user, message_id)
+            first, ended = await until_done(http, user, message_id)
+            cut += not ended
             # seconds from the burst's start to this answer's first token
             return message_id, user, (opened + first if first is not None else None)
 
@@ -389,6 +394,7 @@ async def bench_burst(stack: Stack, model: Model, count: int, stream: bool) -> d
             "posted": len(ok),
             "completed": statuses.get("completed", 0),
             "other": sum(v for k, v in statuses.items() if k != "completed") + len(pending),
+            "streams_cut": cut,
             "first_token_p50_s": pct(firsts, 50) if firsts else float("nan"),
             "seconds": time.perf_counter() - started,
             "worker_rss_mb": stack.rss_mb("llm-worker"),
@@ -464,13 +470,22 @@ async def burst_rows(model: Model, quick: bool, backends: list[str]) -> list[Row
         try:
             for count, stream in ((200, True),) if quick else ((200, True), (1000, False)):
                 b = await bench_burst(stack, model, count, stream)
-                target = "200/200, p50 <= 1 s" if count == 200 else "all complete"
-                met = b["completed"] == count and (count != 200 or b["first_token_p50_s"] <= 1.0)
+                target = "200/200, none cut, p50 <= 1 s" if count == 200 else "all complete"
+                met = (
+                    b["completed"] == count
+                    and b["streams_cut"] == 0
+                    and (count != 200 or b["first_token_p50_s"] <= 1.0)
+                )
                 rows.append(
                     (
                         f"burst {count} at once ({backend})",
                         f"{b['completed']:.0f}/{count} completed, {b['other']:.0f} not; "
-                        + (f"first token p50 {b['first_token_p50_s']:.2f} s; " if stream else "")
+                        + (
+                            f"{b['streams_cut']:.0f} streams cut off; "
+                            f"first token p50 {b['first_token_p50_s']:.2f} s; "
+                            if stream
+                            else ""
+                        )
                         + f"{b['seconds']:.1f} s; RSS worker "
                         f"{b['worker_rss_mb']:.0f} MB, chat {b['chat_rss_mb']:.0f} MB",
                         target,
