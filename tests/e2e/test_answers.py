@@ -173,20 +173,23 @@ class TestStreaming:
         # every one must still stream its whole answer, and every POST and stream open (each
         # checked against Redis by the gateway) must succeed.
         model.behaviour.reply = REPLY
-        model.behaviour.token_delay = 0.005
+        model.behaviour.token_delay = 0.02  # 20 answers at a time: most streams wait a while
         users, per_user = 60, 3  # 3: the unconfirmed-email quota
         with stack.client() as sign_up:
             auths = [registered(sign_up) for _ in range(users)]
         limits = httpx.Limits(max_connections=500, max_keepalive_connections=500)
+        streamed = 0
         async with httpx.AsyncClient(base_url=stack.url, timeout=60, limits=limits) as api:
 
-            async def one(auth: dict[str, str]) -> str:
+            async def one(auth: dict[str, str]) -> tuple[str, str]:
+                """(the text of the deltas streamed, the answer in the final `done`)"""
+                nonlocal streamed
                 created = await api.post(
                     "/api/dialogs", json={"message_text": "many"}, headers=auth
                 )
                 assert created.status_code == 201, created.text
                 message_id = created.json()["message"]["id"]
-                text, last = "", ""
+                text, last, final = "", "", ""
                 async with api.stream(
                     "GET", f"/api/messages/{message_id}/stream", headers=auth
                 ) as response:
@@ -199,11 +202,16 @@ class TestStreaming:
                             text += json.loads(value)["text"]
                         elif name == "data" and last == "reset":
                             text = ""
+                        elif name == "data" and last == "done":
+                            final = json.loads(value)["message"]["answer_text"]
                 assert last == "done", f"the stream of {message_id} ended after {last!r}"
-                return text
+                # an answer that ended before its stream opened comes as a single `done`
+                streamed += bool(text)
+                return text or final, final
 
-            texts = await asyncio.gather(*(one(a) for a in auths for _ in range(per_user)))
-        assert texts == [REPLY] * (users * per_user)
+            answers = await asyncio.gather(*(one(a) for a in auths for _ in range(per_user)))
+        assert answers == [(REPLY, REPLY)] * (users * per_user)
+        assert streamed > 120  # most were streamed, not ended before they were opened
 
 
 class TestProviderFaults:
