@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 from kit.redis_clients import MAX_CONNECTIONS, async_redis, sync_redis
 from parley.redis_server import RedisServer
@@ -38,3 +39,23 @@ def test_threads_beyond_the_pool_wait_their_turn(redis_server: RedisServer) -> N
         assert replies == [None] * (3 * MAX_CONNECTIONS)
     finally:
         redis.close()
+
+
+async def test_commands_after_a_redis_restart_do_not_fail(tmp_path: Path) -> None:
+    server = RedisServer(tmp_path / "redis").start()
+    clients = [async_redis(server.url) for _ in range(2)]
+    sync = sync_redis(server.url)
+    try:
+        # several pooled connections, all of them stale once Redis restarts
+        await asyncio.gather(*(c.blpop([f"k{i}"], timeout=0.1) for c in clients for i in range(5)))
+        sync.ping()
+        server.stop()
+        server = RedisServer(tmp_path / "redis", port=server.port).start()
+        replies = await asyncio.gather(*(c.set(f"k{i}", i) for c in clients for i in range(5)))
+        assert replies == [True] * 10
+        assert sync.ping() is True
+    finally:
+        server.stop()
+        for client in clients:
+            await client.aclose()
+        sync.close()

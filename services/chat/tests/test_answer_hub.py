@@ -144,7 +144,7 @@ async def test_nothing_new_returns_empty_after_the_timeout(
     reader.close()
 
 
-async def test_redis_going_away_ends_the_waiting_readers(
+async def test_redis_going_away_ends_the_waiting_readers_and_the_hub_serves_after_it(
     tmp_path: Path, new_key: Callable[[], str]
 ) -> None:
     server = RedisServer(tmp_path / "redis").start()
@@ -158,6 +158,14 @@ async def test_redis_going_away_ends_the_waiting_readers(
         with pytest.raises(RedisError):
             await asyncio.wait_for(waiting, 10)
         reader.close()
+        # Redis is back (same port): the client reconnects and its new stream is served
+        server = RedisServer(tmp_path / "redis", port=server.port).start()
+        key = new_key()
+        again = answer_hub.reader(key, "0-0")
+        assert await again.read(0.1) == []
+        await add(answer_hub.shared, key, "after")
+        assert await read_texts(again, 1) == ["after"]
+        again.close()
     finally:
         server.stop()
         await answer_hub.close()
