@@ -12,6 +12,7 @@ from parley import stack, supervisor
 
 
 def cmd_up(_: argparse.Namespace) -> int:
+    stack.raise_open_file_limit()
     procs, env = stack.plan()
     os.environ.update({k: v for k, v in env.items() if k.startswith("PARLEY_")})
     run = supervisor.Supervisor(procs, env)

@@ -8,6 +8,7 @@ model, an internal token kept in the data dir.
 from __future__ import annotations
 
 import os
+import resource
 import secrets
 import sys
 from dataclasses import dataclass, field
@@ -16,6 +17,18 @@ from pathlib import Path
 from parley.redis_server import RedisServer
 
 PY = sys.executable
+OPEN_FILES_WANTED = 65536
+
+
+def raise_open_file_limit(wanted: int = OPEN_FILES_WANTED) -> int:
+    """Lift this process's soft limit on open files towards its hard limit (the processes it
+    starts inherit it): every open answer stream holds two sockets in the gateway and one in
+    chat, and the usual soft limit of 1024 would refuse connections beyond a few hundred."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+    if soft != resource.RLIM_INFINITY and soft < target:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+    return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
 
 
 @dataclass
