@@ -6,6 +6,7 @@ import random
 import threading
 import time
 import uuid
+from pathlib import Path
 from typing import Any
 
 from redis import Redis
@@ -74,4 +75,31 @@ def test_deltas_reach_the_stream_in_order_while_the_writer_thread_flushes(
         assert len(expected) == 60
         assert {key: stream_text(redis, key) for key in expected} == expected
     finally:
+        redis.close()
+
+
+def test_deltas_written_while_redis_is_away_reach_the_stream_when_it_is_back(
+    tmp_path: Path,
+) -> None:
+    server = RedisServer(tmp_path / "redis").start()
+    redis = sync_redis(server.url)
+    inflight = InFlight(redis)
+    try:
+        generation = inflight.acquire(uuid.uuid4())
+        assert generation is not None
+        tokens = [f" t{i}" for i in range(30)]
+        for token in tokens[:10]:
+            inflight.delta(generation, token)
+        time.sleep(0.2)  # flushed
+        server.stop()
+        for token in tokens[10:20]:
+            inflight.delta(generation, token)
+        time.sleep(0.3)  # the writer thread's flushes fail meanwhile
+        server = RedisServer(tmp_path / "redis", port=server.port).start()
+        for token in tokens[20:]:
+            inflight.delta(generation, token)
+        inflight.release(generation)
+        assert stream_text(redis, generation.key) == "".join(tokens)
+    finally:
+        server.stop()
         redis.close()

@@ -26,6 +26,7 @@ from typing import Any
 
 import openai
 from redis import Redis
+from redis.exceptions import RedisError
 
 from kit import answers
 from llm_worker import metrics
@@ -267,7 +268,10 @@ def generate(
                 run_provider(llm, job, inflight, gen, outcome)
             finally:
                 metrics.INFLIGHT.dec()
-            inflight.flush(gen)
+            try:
+                inflight.flush(gen)  # the stream's deltas before chat's final `done`
+            except RedisError as exc:  # chat's `done` carries the whole answer anyway
+                log.warning("could not write the last deltas: %s", exc)
             metrics.GENERATION.labels(job.model).observe(time.monotonic() - started)
             for kind in ("prompt", "completion"):
                 if f"{kind}_tokens" in outcome.usage:

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from redis import Redis
+from redis.exceptions import RedisError
 
 from kit import answers
 
@@ -95,21 +96,26 @@ class InFlight:
         return generation
 
     def release(self, generation: Generation) -> None:
-        """Flush what is pending, stop tracking the generation and give up its lease."""
+        """Flush what is pending, stop tracking the generation and give up its lease.
+
+        With Redis away, what is left is dropped (chat's final `done` carries the whole answer)
+        and the lease expires by itself."""
         with self._lock:
             self._active.pop(generation.message_id, None)
-        self.flush(generation)
-        lease = answers.lease_key(generation.message_id)
-        if self.redis.get(lease) == generation.lease_token.encode():
-            self.redis.delete(lease)
+        try:
+            self.flush(generation)
+            lease = answers.lease_key(generation.message_id)
+            if self.redis.get(lease) == generation.lease_token.encode():
+                self.redis.delete(lease)
+        except RedisError as exc:
+            log.warning("could not release the answer's stream and lease: %s", exc)
 
     def flush(self, generation: Generation) -> None:
         with self._write_lock:
             with self._lock:
                 pending, generation.pending = generation.pending, []
             if pending:
-                text = "".join(pending)
-                self.redis.xadd(generation.key, answers.encode("delta", {"text": text}))
+                self._write([(generation, "".join(pending))])
 
     def reset(self, generation: Generation) -> None:
         """A retry starts the answer again: readers drop what they showed."""
@@ -138,7 +144,11 @@ class InFlight:
                 generation.pending.append(text)
                 return
             generation.started = True
-        self.redis.xadd(generation.key, answers.encode("delta", {"text": text}))
+        try:
+            self.redis.xadd(generation.key, answers.encode("delta", {"text": text}))
+        except RedisError:  # Redis away: the writer thread sends it when Redis is back
+            with self._lock:
+                generation.pending.insert(0, text)
 
     def flush_interval(self) -> float:
         with self._lock:
@@ -148,32 +158,51 @@ class InFlight:
     def _run(self) -> None:
         next_cancel_check = next_heartbeat = time.monotonic()
         stop = threading.Event()
+        redis_away = False
         while not stop.wait(self.flush_interval()):
             now = time.monotonic()
             try:
-                self._flush()
                 self._announce_long_running(now)
+                self._flush()
                 if now >= next_cancel_check:
                     next_cancel_check = now + CANCEL_CHECK_SECONDS
                     self._check_cancellations()
                 if now >= next_heartbeat:
                     next_heartbeat = now + HEARTBEAT_SECONDS
                     self._heartbeat()
+                if redis_away:
+                    log.warning("Redis is back: pending deltas written")
+                redis_away = False
+            except RedisError as exc:
+                if not redis_away:  # once per outage, not every tick
+                    log.warning("Redis unreachable; deltas are kept until it is back: %s", exc)
+                redis_away = True
             except Exception:
                 log.exception("answer writer tick failed")
 
     def _flush(self) -> None:
         with self._write_lock:
             with self._lock:
-                batch = [(g.key, "".join(g.pending)) for g in self._active.values() if g.pending]
-                for g in self._active.values():
+                batch = [(g, "".join(g.pending)) for g in self._active.values() if g.pending]
+                for g, _ in batch:
                     g.pending = []
-            if not batch:
-                return
+            if batch:
+                self._write(batch)
+
+    def _write(self, batch: list[tuple[Generation, str]]) -> None:
+        """Append each generation's text to its stream (the caller holds the write lock)."""
+        try:
             with self.redis.pipeline(transaction=False) as pipe:
-                for key, text in batch:
-                    pipe.xadd(key, answers.encode("delta", {"text": text}))
+                for g, text in batch:
+                    pipe.xadd(g.key, answers.encode("delta", {"text": text}))
                 pipe.execute()
+        except RedisError:
+            # Redis is away: the text goes out with a later flush, ahead of what came since,
+            # so no reader of the stream misses it
+            with self._lock:
+                for g, text in batch:
+                    g.pending.insert(0, text)
+            raise
 
     def _announce_long_running(self, now: float) -> None:
         with self._lock:
