@@ -36,6 +36,7 @@ class Stack:
     log_path: Path
     ready_seconds: float
     env: dict[str, str] = field(default_factory=dict)
+    redis_server: RedisServer | None = None  # the stack's own Redis (broker too), to restart
 
     def client(self) -> httpx.Client:
         return httpx.Client(base_url=self.url, timeout=15)
@@ -127,6 +128,7 @@ def stack(
         databases = [create_pg_database("e2e_auth"), create_pg_database("e2e_chat")]
         env["AUTH_DATABASE_URL"], env["CHAT_DATABASE_URL"] = databases
     running = start_stack(env, tmp / "parley-up.log")
+    running.redis_server = redis
     try:
         yield running
     finally:

@@ -10,6 +10,7 @@ import signal
 import time
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
@@ -99,6 +100,25 @@ def sse(
                 continue
             name, _, value = line.partition(": ")
             event[name] = value
+
+
+def resumed_events(
+    stack: Stack, auth: dict[str, str], message_id: str
+) -> list[tuple[str, str, dict[str, Any]]]:
+    """The whole answer stream, reconnecting with Last-Event-ID each time it is cut off."""
+    events: list[tuple[str, str, dict[str, Any]]] = []
+    with stack.client() as api:
+        for _ in range(100):
+            try:
+                last = events[-1][0] if events else None
+                for event in sse(api, auth, message_id, last_event_id=last):
+                    events.append(event)
+            except (httpx.HTTPError, AssertionError):
+                pass  # cut off, or refused while Redis is away: come back shortly
+            if events and events[-1][1] in ("done", "error"):
+                return events
+            time.sleep(0.2)
+    raise TimeoutError(f"the stream of {message_id} never ended")
 
 
 def requests_for(model: ModelServer, text: str) -> int:
@@ -416,3 +436,39 @@ class TestProcessFaults:
         stored = wait_ended(api, auth, message["id"], timeout=60)
         assert stored["status"] == "failed"
         assert stored["error"]["code"] == "too_many_attempts"
+
+    def test_redis_restarted_mid_answers_each_ends_once(
+        self, stack: Stack, model: ModelServer
+    ) -> None:
+        # Redis holds the answer streams and is the Celery broker: restarted (same data, as a
+        # managed Redis fails over) while answers are streaming, every message still ends
+        # completed with its whole text, or clearly failed; none stays queued or generating.
+        assert stack.redis_server is not None
+        model.behaviour.reply = REPLY
+        model.behaviour.token_delay = 0.05  # 2 s answers
+        api, auth = signed_in(stack)
+        question = f"redis restarts {uuid.uuid4()}"
+        messages = [post(api, auth, question) for _ in range(3)]
+        # a reader that reconnects with Last-Event-ID whenever its stream is cut, as EventSource
+        reader = ThreadPoolExecutor(1).submit(resumed_events, stack, auth, messages[0]["id"])
+        time.sleep(0.7)
+        stack.redis_server.stop()
+        time.sleep(0.5)
+        stack.redis_server.start()
+        stored = [wait_ended(api, auth, m["id"], timeout=90) for m in messages]
+        events = reader.result(timeout=60)
+        assert events[-1][1] in ("done", "error")
+        if stored[0]["status"] == "completed":
+            assert text_of(events) == REPLY
+        for message in stored:
+            assert (message["status"], message["answer_text"]) == ("completed", REPLY) or (
+                message["status"] == "failed" and message["error"]["code"]
+            ), message
+        # the streams give the same end, resumed or not
+        for message in stored:
+            events = list(sse(api, auth, message["id"]))
+            assert events[-1][2]["message"]["status"] == message["status"]
+        # and the stack goes on answering
+        api, auth = signed_in(stack)
+        after = post(api, auth, "after the restart")
+        assert wait_ended(api, auth, after["id"], timeout=60)["status"] == "completed"
