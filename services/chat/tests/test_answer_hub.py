@@ -12,7 +12,7 @@ import pytest
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from chat_service.messages.hub import AnswerHub, AnswerReader, reading_client
+from chat_service.messages.hub import AnswerHub, AnswerReader
 from kit.redis_clients import async_redis
 from parley.redis_server import RedisServer
 
@@ -20,7 +20,7 @@ BLOCK_SECONDS = 30.0  # longer than any test: a reader that is served was woken,
 
 
 def hub_for(url: str) -> AnswerHub:
-    return AnswerHub(async_redis(url), reading_client(url, BLOCK_SECONDS), BLOCK_SECONDS)
+    return AnswerHub(async_redis(url), url, BLOCK_SECONDS)
 
 
 @pytest.fixture
@@ -29,7 +29,6 @@ async def hub(redis_server: RedisServer) -> AsyncIterator[AnswerHub]:
     yield answer_hub
     await answer_hub.close()
     await answer_hub.shared.aclose()
-    await answer_hub.reading.aclose()
 
 
 @pytest.fixture
@@ -170,7 +169,6 @@ async def test_redis_going_away_ends_the_waiting_readers_and_the_hub_serves_afte
         server.stop()
         await answer_hub.close()
         await answer_hub.shared.aclose()
-        await answer_hub.reading.aclose()
 
 
 async def test_closing_while_the_hub_starts_a_read_is_prompt(
@@ -193,4 +191,3 @@ async def test_closing_while_the_hub_starts_a_read_is_prompt(
         assert hub_task.done()
         reader.close()
         await answer_hub.shared.aclose()
-        await answer_hub.reading.aclose()

@@ -19,7 +19,7 @@ from chat_service.jobs import JobQueue
 from chat_service.messages import endpoints as messages
 from chat_service.messages import service as message_service
 from chat_service.messages import stream
-from chat_service.messages.hub import AnswerHub, reading_client
+from chat_service.messages.hub import AnswerHub
 from chat_service.model_catalog import ModelCatalog
 from chat_service.runtime import Runtime
 from chat_service.webhooks import WEBHOOK_QUEUE
@@ -45,11 +45,7 @@ def build_app(config: Settings = settings, *, jwks_source: JWKSSource | None = N
         await upgrade_async(config.database_url, MIGRATIONS)
         db = Database(config.database_url)
         redis = async_redis(config.redis_url)
-        hub = AnswerHub(
-            redis,
-            reading_client(config.redis_url, config.sse_ping_seconds),
-            config.sse_ping_seconds,
-        )
+        hub = AnswerHub(redis, config.redis_url, config.sse_ping_seconds)
         http = httpx.AsyncClient(timeout=10)
         jobs = JobQueue(config.broker_url, visibility_timeout=config.task_visibility_timeout)
         app.state.runtime = Runtime(
@@ -88,7 +84,6 @@ def build_app(config: Settings = settings, *, jwks_source: JWKSSource | None = N
             await asyncio.to_thread(consumer.stop)
             await http.aclose()
             await hub.close()
-            await hub.reading.aclose()
             await redis.aclose()
             await db.dispose()
 

@@ -171,7 +171,7 @@ class InFlight:
                     next_heartbeat = now + HEARTBEAT_SECONDS
                     self._heartbeat()
                 if redis_away:
-                    log.warning("Redis is back: pending deltas written")
+                    log.info("Redis is back: pending deltas written")
                 redis_away = False
             except RedisError as exc:
                 if not redis_away:  # once per outage, not every tick

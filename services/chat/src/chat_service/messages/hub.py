@@ -46,23 +46,16 @@ class _Key:
         self.readers: set[AnswerReader] = set()
 
 
-def reading_client(url: str, block_seconds: float) -> Redis:
-    """The hub's connection: one, waiting longer than a blocking read lasts, and not retrying
-    a failed read itself (the hub ends the waiting streams and reads again)."""
-    return async_redis(
-        url,
-        max_connections=1,
-        socket_timeout=block_seconds + 10,
-        retry=Retry(NoBackoff(), 0),
-    )
-
-
 class AnswerHub:
-    def __init__(self, shared: Redis, reading: Redis, block_seconds: float) -> None:
-        """`shared`: the process's pool (direct reads, wake-ups); `reading`: the hub's own
-        connection (see `reading_client`)."""
+    def __init__(self, shared: Redis, url: str, block_seconds: float) -> None:
+        """`shared`: the process's pool (direct reads, wake-ups); the blocking reads go to a
+        connection of the hub's own to Redis at `url`."""
         self.shared = shared
-        self.reading = reading
+        # one connection, waiting longer than a blocking read lasts, and not retrying a failed
+        # read itself (the hub ends the waiting streams and reads again)
+        self.reading = async_redis(
+            url, max_connections=1, socket_timeout=block_seconds + 10, retry=Retry(NoBackoff(), 0)
+        )
         self.block_ms = int(block_seconds * 1000)
         self.wake_key = f"parley:answer-hub:{uuid.uuid4().hex}"
         self._wake_cursor = "0-0"
@@ -79,6 +72,7 @@ class AnswerHub:
         return AnswerReader(self, key, position)
 
     async def close(self) -> None:
+        """Stop reading and close the hub's connection (`shared` stays open)."""
         self._closing = True
         tasks = {t for t in [self._task, *self._background] if t is not None}
         for task in tasks:
@@ -90,6 +84,7 @@ class AnswerHub:
             await self.reading.connection_pool.disconnect()
             await asyncio.wait(tasks, timeout=1)
         self._task = None
+        await self.reading.aclose()
         try:
             await self.shared.delete(self.wake_key)
         except RedisError:
