@@ -133,6 +133,24 @@ async def test_a_stream_deleted_and_written_again_is_followed(
     newcomer.close()
 
 
+async def test_entries_a_reader_already_has_do_not_end_its_wait(
+    hub: AnswerHub, new_key: Callable[[], str]
+) -> None:
+    # the hub reads a stream from its earliest reader's position: a reader further on must not
+    # wake with nothing new (its stream would send a ping and look up the message for nothing)
+    key = new_key()
+    first_id = await add(hub.shared, key, "seen")
+    reader = hub.reader(key, first_id)
+    assert await reader.read(0.1) == []  # caught up and joined
+    reader.deliver([(first_id.encode(), {b"type": b"delta", b"data": b"seen"})])
+    started = time.monotonic()
+    assert await reader.read(0.3) == []
+    assert time.monotonic() - started >= 0.25
+    await add(hub.shared, key, "new")
+    assert await read_texts(reader, 1) == ["new"]
+    reader.close()
+
+
 async def test_nothing_new_returns_empty_after_the_timeout(
     hub: AnswerHub, new_key: Callable[[], str]
 ) -> None:

@@ -4,7 +4,8 @@ Commands wait their turn for a connection: redis-py's own pool holds at most 100
 fails a command at once beyond that, so a burst of requests (each checking a session, a rate
 limit, an answer stream) would fail some of them with "Too many connections". Here a command
 waits up to `POOL_WAIT_SECONDS` for a free connection, and only then fails (a 503 upstream).
-Our commands are short (nothing blocks on these clients), so a connection is soon free.
+Our commands are short, so a connection is soon free (a client that blocks, like chat's answer
+hub, has a pool of its own).
 
 A command that meets a dropped connection (Redis restarted: every pooled connection is stale)
 is sent again on a new one, up to twice; redis-py's asyncio client otherwise fails it. Timeouts

@@ -212,18 +212,22 @@ class AnswerReader:
             if seen is not None and _order(seen) > _order(self.position):
                 self.position = seen
             self.joined = self.hub.try_join(self)
-        if not self._buffer and self._error is None:
+        deadline = asyncio.get_running_loop().time() + timeout
+        while True:
+            if self._error is not None:
+                raise cast(RedisError, self._error)
+            entries, self._buffer = self._buffer, []
+            if newer := self._take(entries):
+                return newer
+            # nothing, or only entries this reader already had (the hub read from an earlier
+            # position for another reader of the stream): wait on
             self._ready.clear()
             try:
                 # not `wait_for`: on Python 3.11 it may lose the cancel of a client that left
-                async with asyncio.timeout(timeout):
+                async with asyncio.timeout_at(deadline):
                     await self._ready.wait()
             except TimeoutError:
                 return []
-        if self._error is not None:
-            raise cast(RedisError, self._error)
-        entries, self._buffer = self._buffer, []
-        return self._take(entries)
 
     def close(self) -> None:
         if self.joined:
