@@ -276,6 +276,29 @@ class TestProviderFaults:
         assert "400" in message["error"]["message"]
         assert len(model.requests) == 1
 
+    def test_answers_reuse_the_connection_to_the_provider(
+        self, stack: Stack, model: ModelServer
+    ) -> None:
+        # The SDK leaves the end of the body unread after [DONE], which closed the connection:
+        # with a real provider, a new TCP and TLS handshake before every first token.
+        api, auth = signed_in(stack)
+        for i in range(3):
+            message = wait_ended(api, auth, post(api, auth, f"reused {i}")["id"])
+            assert message["status"] == "completed"
+        assert len(model.client_ports) == 3
+        assert len(set(model.client_ports)) == 1
+
+    def test_stream_left_open_after_done_keeps_the_answer(
+        self, stack: Stack, model: ModelServer
+    ) -> None:
+        # a provider should end its stream after [DONE]; one that does not costs the read
+        # timeout (PARLEY_LLM_TIMEOUT=3 here), never the answer
+        model.behaviour.fault, model.behaviour.reply = "linger", "all of it"
+        api, auth = signed_in(stack)
+        message = wait_ended(api, auth, post(api, auth)["id"])
+        assert (message["status"], message["answer_text"]) == ("completed", "all of it")
+        assert len(model.requests) == 1
+
     @pytest.mark.parametrize(
         ("fault", "code"), [("stall", "provider_timeout"), ("drop", "provider_stream_incomplete")]
     )

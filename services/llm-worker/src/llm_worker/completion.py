@@ -32,6 +32,7 @@ from kit import answers
 from llm_worker import metrics
 from llm_worker.chat_client import ChatClient, ChatUnavailable, MessageGone
 from llm_worker.inflight import Generation, InFlight
+from llm_worker.provider_stream import ProviderStream
 
 log = logging.getLogger(__name__)
 MAX_DELIVERIES = 3
@@ -144,7 +145,7 @@ def stream_once(
             },
             cast_to=object,
             stream=True,
-            stream_cls=openai.Stream[object],
+            stream_cls=ProviderStream,
         )
     except openai.RateLimitError as exc:
         if _is_quota(exc):

@@ -2,7 +2,8 @@
 
 `parley up` runs it as the demo model (`parley-demo`) when no provider is configured. Tests run it
 too and steer it over `/_control`: reply text, delays between tokens, and faults (429 with
-Retry-After, insufficient_quota, 500/503, 400, a stream that stalls or drops without `[DONE]`).
+Retry-After, insufficient_quota, 500/503, 400, a stream that stalls or drops without `[DONE]`, or
+stays open after it).
 Every request it receives is recorded for tests to inspect (`GET /_control/requests`).
 """
 
@@ -24,7 +25,7 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 DEMO_MODEL = "parley-demo"
-FAULTS = {None, "429", "insufficient_quota", "500", "503", "400", "stall", "drop"}
+FAULTS = {None, "429", "insufficient_quota", "500", "503", "400", "stall", "drop", "linger"}
 
 
 @dataclass
@@ -35,6 +36,7 @@ class Behaviour:
     fault: str | None = None
     fault_times: int = 0  # how many requests get the fault; 0 = every request
     fault_after_tokens: int = 0  # for stall/drop: tokens sent before the fault
+    # "linger": the whole answer and [DONE], then the stream stays open (it should end)
     retry_after: int | None = None
     models: list[str] = field(default_factory=lambda: [DEMO_MODEL])
 
@@ -43,6 +45,8 @@ class ModelServer:
     def __init__(self, behaviour: Behaviour | None = None) -> None:
         self.behaviour = behaviour or Behaviour()
         self.requests: list[dict[str, Any]] = []
+        # the client's port of each completion request: one port per connection, reused or not
+        self.client_ports: list[int] = []
         # one entry per streamed answer: when it ended and whether it ran to [DONE]
         self.stream_ends: list[dict[str, Any]] = []
         self.faults_served = 0
@@ -73,6 +77,7 @@ class ModelServer:
     async def recorded(self, request: Request) -> Response:
         if request.method == "DELETE":
             self.requests.clear()
+            self.client_ports.clear()
             self.stream_ends.clear()
         return JSONResponse(self.requests)
 
@@ -89,6 +94,7 @@ class ModelServer:
     async def completions(self, request: Request) -> Response:
         body = await request.json()
         self.requests.append(body)
+        self.client_ports.append(request.client.port if request.client else 0)
         fault = self._fault_now()
         if fault in ("429", "insufficient_quota", "500", "503", "400"):
             return _error_response(fault, self.behaviour.retry_after)
@@ -146,6 +152,8 @@ class ModelServer:
                 }
             )
         yield b"data: [DONE]\n\n"
+        if fault == "linger":
+            await asyncio.sleep(3600)
 
 
 def tokens(text: str) -> list[str]:
