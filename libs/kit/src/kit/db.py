@@ -15,9 +15,10 @@ import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, make_url
 from sqlalchemy.engine import Dialect, Engine
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.types import DateTime, TypeDecorator
@@ -25,6 +26,7 @@ from sqlalchemy.util import await_only
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from kit.errors import AppError
+from kit.sqlite_inline import InlineSqlite, WalCheckpoints
 
 log = logging.getLogger(__name__)
 AfterCommit = Callable[[], Awaitable[None] | None]
@@ -72,13 +74,16 @@ class Database:
         self.url = url
         kwargs: dict[str, Any] = {"echo": echo, "pool_pre_ping": not is_sqlite(url)}
         if is_sqlite(url):
-            kwargs["connect_args"] = {"timeout": 30}
+            path = make_url(url).database or ":memory:"
+            kwargs["async_creator"] = lambda: InlineSqlite(path)
         else:
             kwargs.update(pool_size=pool_size, max_overflow=pool_size * 2)
         self.engine: AsyncEngine = create_async_engine(url, **kwargs)
         if is_sqlite(url):
-            configure_sqlite(self.engine.sync_engine)
+            configure_sqlite(self.engine.sync_engine, busy_timeout_ms=0)
             SqliteWriteTurns(self.engine)
+            if path != ":memory:":
+                WalCheckpoints(self.engine, path)
         self._sessions = async_sessionmaker(
             self.engine, class_=AsyncSession, expire_on_commit=False
         )
@@ -88,7 +93,7 @@ class Database:
         read_kwargs = {**kwargs, "pool_size": 5, "max_overflow": 10}
         self.read_engine: AsyncEngine = create_async_engine(url, **read_kwargs)
         if is_sqlite(url):
-            configure_sqlite(self.read_engine.sync_engine)
+            configure_sqlite(self.read_engine.sync_engine, busy_timeout_ms=0)
         self._reads = async_sessionmaker(
             self.read_engine, class_=AsyncSession, expire_on_commit=False
         )
@@ -208,17 +213,20 @@ class SqliteWriteTurns:
 _WRITES = ("INSERT", "UPDATE", "DELETE", "REPLAC")
 
 
-def configure_sqlite(engine: Engine) -> None:
-    """The pragmas every SQLite connection of ours uses (async engines and sync ones alike)."""
-    event.listen(engine, "connect", _sqlite_pragmas)
+def configure_sqlite(engine: Engine, *, busy_timeout_ms: int = 30_000) -> None:
+    """The pragmas every SQLite connection of ours uses (async engines and sync ones alike).
+
+    The busy timeout makes a writer wait for another's lock instead of failing with "database
+    is locked"; the async engines' connections wait on a thread instead (`kit.sqlite_inline`).
+    """
+    event.listen(engine, "connect", partial(_sqlite_pragmas, busy_timeout_ms=busy_timeout_ms))
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _: Any) -> None:
-    # WAL lets readers proceed while one writer commits; busy_timeout makes writers queue up
-    # instead of failing with "database is locked" under bursts.
+def _sqlite_pragmas(dbapi_connection: Any, _: Any, *, busy_timeout_ms: int) -> None:
+    # WAL lets readers proceed while one writer commits
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
     cursor.close()
