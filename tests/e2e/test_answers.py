@@ -193,7 +193,9 @@ class TestStreaming:
         # every one must still stream its whole answer, and every POST and stream open (each
         # checked against Redis by the gateway) must succeed.
         model.behaviour.reply = REPLY
-        model.behaviour.token_delay = 0.02  # 20 answers at a time: most streams wait a while
+        # 20 answers at a time: most streams wait a while; an answer lasts 1.6 s, longer than a
+        # POST of this burst takes on a loaded machine, so few end before their stream opens
+        model.behaviour.token_delay = 0.04
         users, per_user = 60, 3  # 3: the unconfirmed-email quota
         with stack.client() as sign_up:
             auths = [registered(sign_up) for _ in range(users)]
