@@ -136,6 +136,26 @@ def text_of(events: list[tuple[str, str, dict[str, Any]]]) -> str:
     return text
 
 
+def kill_the_worker_mid_answer(stack: Stack, model: ModelServer) -> None:
+    """SIGKILL the llm-worker while it streams an answer: the job comes back (`parley up`
+    restarts the worker), which waits out the dead copy's lease, says `reset` and answers again
+    from the start. One answer is stored, and the model was asked twice."""
+    model.behaviour.reply = REPLY
+    model.behaviour.token_delay = 0.05
+    api, auth = signed_in(stack)
+    question = f"survive a crash {uuid.uuid4()}"
+    message = post(api, auth, question)
+    list(sse(api, auth, message["id"], stop_after=5))  # the answer is streaming
+    os.kill(stack.pid("llm-worker"), signal.SIGKILL)
+    model.behaviour.token_delay = 0
+    events = list(sse(api, auth, message["id"]))
+    stored = wait_ended(api, auth, message["id"], timeout=60)
+    assert (stored["status"], stored["answer_text"]) == ("completed", REPLY), stored
+    assert any(kind == "reset" for _, kind, _ in events)
+    assert text_of(events) == REPLY
+    assert requests_for(model, question) == 2
+
+
 class TestStreaming:
     def test_stream_gives_the_answer_token_by_token(self, stack: Stack, model: ModelServer) -> None:
         model.behaviour.reply = REPLY
@@ -412,21 +432,7 @@ class TestProcessFaults:
     def test_worker_killed_mid_answer_gives_one_answer(
         self, stack: Stack, model: ModelServer
     ) -> None:
-        model.behaviour.reply = REPLY
-        model.behaviour.token_delay = 0.05
-        api, auth = signed_in(stack)
-        question = f"survive a crash {uuid.uuid4()}"
-        message = post(api, auth, question)
-        list(sse(api, auth, message["id"], stop_after=5))
-        os.kill(stack.pid("llm-worker"), signal.SIGKILL)
-        model.behaviour.token_delay = 0
-        events = list(sse(api, auth, message["id"]))
-        stored = wait_ended(api, auth, message["id"], timeout=60)
-        assert stored["status"] == "completed"
-        assert stored["answer_text"] == REPLY
-        assert any(kind == "reset" for _, kind, _ in events)
-        assert text_of(events) == REPLY
-        assert requests_for(model, question) == 2
+        kill_the_worker_mid_answer(stack, model)
 
     def test_chat_down_at_callback_time_does_not_call_the_model_again(
         self, stack: Stack, model: ModelServer

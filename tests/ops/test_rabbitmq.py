@@ -17,7 +17,7 @@ import pytest
 from parley.model_server import ModelServer
 
 from ..e2e.conftest import Inbox, Receiver, Stack
-from ..e2e.test_answers import requests_for, sse, text_of
+from ..e2e.test_answers import kill_the_worker_mid_answer, requests_for, sse, text_of
 from .conftest import ports
 from .test_prometheus import ask, login, register
 
@@ -64,3 +64,11 @@ def test_message_mail_and_webhook_paths_over_rabbitmq(
     metrics = httpx.get(f"http://127.0.0.1:{p.chat}/metrics", timeout=5).text
     depth = dict(re.findall(r'^parley_llm_queue_depth\{queue="(\w+)"\} (\S+)$', metrics, re.M))
     assert depth == {"llm": "0.0", "webhooks": "0.0"}, depth
+
+
+def test_worker_killed_mid_answer_over_rabbitmq_gives_one_answer(
+    rabbit_stack: Stack, model: ModelServer
+) -> None:
+    # RabbitMQ hands an unacknowledged job back as soon as the worker's connection drops, with
+    # no visibility timeout to wait out
+    kill_the_worker_mid_answer(rabbit_stack, model)
