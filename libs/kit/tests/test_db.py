@@ -139,6 +139,32 @@ class TestSqliteWriteTurns:
             count = (await session.exec(select(func.count()).select_from(OutboxEvent))).one()
         assert count == 20
 
+    async def test_a_free_turn_is_taken_without_yielding_to_the_event_loop(
+        self, sqlite_db: Database
+    ) -> None:
+        # While a transaction waits for the event loop, its turn is held and every other writer
+        # of the process waits too; under a burst a turn of the loop is many milliseconds.
+        passes = 0
+
+        async def loop_pass_counter() -> None:
+            nonlocal passes
+            while True:
+                passes += 1
+                await asyncio.sleep(0)
+
+        counter = asyncio.create_task(loop_pass_counter())
+        await asyncio.sleep(0)
+        try:
+            async with sqlite_db.session() as session:
+                await session.exec(select(OutboxEvent))
+                before = passes
+                add_event(session, "auth.user_registered", {"user_id": "quick"})
+                await session.flush()  # takes the (free) turn: its first write
+                await session.commit()
+                assert passes == before
+        finally:
+            counter.cancel()
+
     async def test_a_failed_writer_gives_its_turn_back(self, sqlite_db: Database) -> None:
         with pytest.raises(Conflict):
             await add_then_raise(sqlite_db, Conflict("no"), [])
