@@ -1,12 +1,15 @@
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 import uuid
 from collections.abc import Callable
 from datetime import timedelta
+from typing import Any
 
 import httpx
+import pytest
 from redis import Redis
 from sqlmodel import func, select
 
@@ -156,6 +159,37 @@ class TestPostMessage:
         assert response.json()["code"] == "queue_unavailable"
         async with runtime(chat_client).db.session() as session:
             assert (await session.exec(select(func.count()).select_from(Message))).one() == before
+
+    async def test_a_slow_broker_does_not_hold_up_other_writers(
+        self, chat_client: httpx.AsyncClient, user: Headers, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        # The job is queued before the request's first write: on SQLite a transaction holds the
+        # process's only write turn from its first write to its commit.
+        jobs = runtime(chat_client).jobs
+        publishing, release = asyncio.Event(), asyncio.Event()
+        enqueue = jobs.enqueue_answer
+
+        async def slow_enqueue(payload: dict[str, Any]) -> None:
+            publishing.set()
+            await release.wait()
+            await enqueue(payload)
+
+        monkeypatch.setattr(jobs, "enqueue_answer", slow_enqueue)
+        posting = asyncio.create_task(
+            chat_client.post("/api/dialogs", json={"message_text": "slow"}, headers=user())
+        )
+        try:
+            await asyncio.wait_for(publishing.wait(), 5)
+            async with asyncio.timeout(2):
+                meanwhile = await chat_client.post(
+                    "/api/dialogs", json={"name": "meanwhile"}, headers=user()
+                )
+            assert meanwhile.status_code == 201
+        finally:
+            release.set()
+        posted = await posting
+        assert posted.status_code == 201, posted.text
+        assert posted.json()["message"]["status"] == "queued"
 
 
 class TestAnswerCallback:

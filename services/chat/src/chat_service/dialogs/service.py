@@ -38,11 +38,10 @@ async def create_dialog(
     dialog = Dialog(
         user_id=caller.user_id, name=name, model=model, system_prompt=runtime.settings.system_prompt
     )
-    session.add(dialog)
-    await session.flush()
-    message = None
-    if data.message_text is not None:
-        message = await messages.post_message(
-            runtime, session, caller, dialog, data.message_text, None
-        )
+    if data.message_text is None:
+        session.add(dialog)
+        await session.flush()
+        return dialog, None
+    # posting the message adds the dialog too, after queueing the answer (see `enqueue`)
+    message = await messages.post_message(runtime, session, caller, dialog, data.message_text, None)
     return dialog, message

@@ -67,9 +67,15 @@ async def job_for(
 
 
 async def enqueue(runtime: Runtime, job: dict[str, Any]) -> None:
-    # Queued before the commit: if the broker refuses, the request fails and nothing is
-    # stored. The worker tolerates the short moment before the commit lands (and a job whose
-    # message never committed ends as `skipped`).
+    """Queue the answer job; called after the request's reads and before its first write.
+
+    Before any write: if the broker refuses, the request fails and nothing is stored; and on
+    SQLite a transaction holds the process's write turn (`kit.db.SqliteWriteTurns`) from its
+    first write to its commit, so a broker round trip inside it would make every other writer
+    wait as well (under a burst of new messages that wait was most of their time). The worker
+    tolerates the moment before the commit lands; a job whose message never committed (the
+    commit failed, or an Idempotency-Key race was lost) ends as `skipped`.
+    """
     try:
         await runtime.jobs.enqueue_answer(job)
     except Exception as exc:
@@ -101,10 +107,10 @@ async def post_message(
     message = Message(
         dialog_id=dialog.id, user_id=caller.user_id, message_text=text, model=model or dialog.model
     )
-    job = await job_for(runtime, session, dialog, message)
+    await enqueue(runtime, await job_for(runtime, session, dialog, message))
     session.add(message)
     dialog.updated_at = message.created_at
-    session.add(dialog)
+    session.add(dialog)  # a new dialog (created with its first message) is inserted here
     await session.flush()
     if idempotency_key is not None:
         try:
@@ -119,7 +125,6 @@ async def post_message(
             raise Conflict(
                 "A request with this Idempotency-Key is in progress.", code="idempotency_conflict"
             ) from None
-    await enqueue(runtime, job)  # last before the commit, so the worker rarely finds no row
     return message
 
 
@@ -220,7 +225,11 @@ async def regenerate(
     """Replace an ended answer with a new one (a new generation; older callbacks are ignored)."""
     if not MessageStatus(message.status).terminal:
         raise MessageInProgress("The answer is still being generated; stop it first.")
-    message.generation += 1
+    with session.no_autoflush:  # the job's reads must not write the changes below yet
+        message.generation += 1
+        job = await job_for(runtime, session, dialog, message)
+    await runtime.redis.delete(stream.stream_key(message.id), stream.cancel_key(message.id))
+    await enqueue(runtime, job)
     message.status = MessageStatus.queued
     message.answer_text = ""
     message.error = None
@@ -228,8 +237,6 @@ async def regenerate(
     message.completed_at = None
     session.add(message)
     await session.flush()
-    await runtime.redis.delete(stream.stream_key(message.id), stream.cancel_key(message.id))
-    await enqueue(runtime, await job_for(runtime, session, dialog, message))
     return message
 
 
