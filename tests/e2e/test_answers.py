@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import signal
 import time
 import uuid
@@ -17,6 +18,7 @@ import httpx
 import pytest
 
 from parley.model_server import ModelServer, tokens
+from parley.stack import Ports
 
 from .conftest import Stack
 
@@ -254,6 +256,50 @@ class TestStreaming:
             answers = await asyncio.gather(*(one(a) for a in auths for _ in range(per_user)))
         assert answers == [(REPLY, REPLY)] * (users * per_user)
         assert streamed > 120  # most were streamed, not ended before they were opened
+
+    async def test_answers_begun_together_are_announced_to_chat_together(
+        self, stack: Stack, model: ModelServer
+    ) -> None:
+        # A long answer tells chat "generating" a moment after it starts; under a burst the
+        # worker tells it about many in one call rather than one call each.
+        model.behaviour.reply = REPLY
+        model.behaviour.token_delay = 0.05  # 2 s answers
+        count = 20  # the e2e worker's concurrency: all of them run at once
+        api = stack.client()
+        auths = [registered(api) for _ in range(count)]  # one message each: the email quota
+        before = start_calls(stack)
+        async with httpx.AsyncClient(base_url=stack.url, timeout=30) as client:
+            created = await asyncio.gather(
+                *(
+                    client.post("/api/dialogs", json={"message_text": "now"}, headers=a)
+                    for a in auths
+                )
+            )
+        ids = [c.json()["message"]["id"] for c in created]
+
+        def statuses() -> set[str]:
+            return {
+                api.get(f"/api/messages/{i}", headers=a).json()["status"]
+                for i, a in zip(ids, auths, strict=True)
+            }
+
+        deadline = time.monotonic() + 10
+        while statuses() != {"generating"}:
+            assert time.monotonic() < deadline, "not every answer was announced as generating"
+            time.sleep(0.05)
+        assert start_calls(stack) - before <= count // 2
+        for message_id, auth in zip(ids, auths, strict=True):
+            assert wait_ended(api, auth, message_id)["answer_text"] == REPLY
+
+
+def start_calls(stack: Stack) -> float:
+    """How many "generating" announcements chat has been sent (from its /metrics)."""
+    port = Ports(int(stack.env["PARLEY_PORT"])).chat
+    metrics = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
+    # any internal route ending in "start": one call per answer would be counted as well
+    route = r'route="/internal/messages/[^"]*start"'
+    pattern = rf"^parley_http_requests_total\{{[^}}]*{route}[^}}]*\}} (\S+)$"
+    return sum(float(value) for value in re.findall(pattern, metrics, re.M))
 
 
 class TestProviderFaults:

@@ -46,6 +46,19 @@ async def new_dialog(
     return response.json()  # type: ignore[no-any-return]
 
 
+async def start(
+    client: httpx.AsyncClient, internal: dict[str, str], *messages: tuple[object, int]
+) -> dict[str, str]:
+    """What chat says to a worker that began these (message id, generation) answers."""
+    response = await client.post(
+        "/internal/messages/start",
+        json={"messages": [{"id": str(m), "generation": g} for m, g in messages]},
+        headers=internal,
+    )
+    assert response.status_code == 200, response.text
+    return response.json()["messages"]  # type: ignore[no-any-return]
+
+
 async def started_message(
     client: httpx.AsyncClient, headers: dict[str, str], internal: dict[str, str], text: str
 ) -> dict[str, object]:
@@ -53,10 +66,7 @@ async def started_message(
     dialog = await new_dialog(client, headers, message_text=text)
     message = dialog["message"]
     assert isinstance(message, dict)
-    started = await client.post(
-        f"/internal/messages/{message['id']}/start", json={"generation": 1}, headers=internal
-    )
-    assert started.status_code == 200
+    assert await start(client, internal, (message["id"], 1)) == {message["id"]: "generating"}
     return message
 
 
@@ -201,8 +211,8 @@ class TestAnswerCallback:
         message = dialog["message"]
         assert isinstance(message, dict)
         url = f"/internal/messages/{message['id']}"
-        started = await chat_client.post(f"{url}/start", json={"generation": 1}, headers=internal)
-        assert started.json()["status"] == "generating"
+        started = await start(chat_client, internal, (message["id"], 1))
+        assert started == {message["id"]: "generating"}
         polled = await chat_client.get(f"/api/messages/{message['id']}", headers=headers)
         assert polled.json()["status"] == "generating"
         answer = {
@@ -230,8 +240,39 @@ class TestAnswerCallback:
             {"total_tokens": 3},
         )
         assert polled["completed_at"] is not None
-        restart = await chat_client.post(f"{url}/start", json={"generation": 1}, headers=internal)
-        assert restart.status_code == 409
+        restart = await start(chat_client, internal, (message["id"], 1))
+        assert restart == {message["id"]: "ended"}
+
+    async def test_a_worker_reports_many_begun_answers_in_one_call(
+        self, chat_client: httpx.AsyncClient, user: Headers, internal: dict[str, str]
+    ) -> None:
+        headers = user()
+        queued = [
+            (await new_dialog(chat_client, headers, message_text=f"q{i}"))["message"]
+            for i in range(3)
+        ]
+        ids = [m["id"] for m in queued]  # type: ignore[index]
+        cancelled = await chat_client.post(f"/api/messages/{ids[1]}/cancel", headers=headers)
+        assert cancelled.status_code == 202
+        unknown = str(uuid.uuid4())
+        outcomes = await start(
+            chat_client, internal, (ids[0], 1), (ids[1], 1), (ids[2], 2), (unknown, 1)
+        )
+        assert outcomes == {
+            ids[0]: "generating",
+            ids[1]: "ended",
+            ids[2]: "unknown",  # a newer generation than stored: its commit has not landed
+            unknown: "unknown",
+        }
+        statuses = [
+            (await chat_client.get(f"/api/messages/{i}", headers=headers)).json()["status"]
+            for i in ids
+        ]
+        assert statuses == ["generating", "cancelled", "queued"]
+        regenerated = await chat_client.post(f"/api/messages/{ids[1]}/regenerate", headers=headers)
+        assert regenerated.status_code == 202  # generation 2
+        assert await start(chat_client, internal, (ids[1], 1)) == {ids[1]: "superseded"}
+        assert await start(chat_client, internal, (ids[1], 2)) == {ids[1]: "generating"}
 
     async def test_internal_routes_need_the_internal_token(
         self, chat_client: httpx.AsyncClient, user: Headers
@@ -241,7 +282,9 @@ class TestAnswerCallback:
         message = dialog["message"]
         assert isinstance(message, dict)
         response = await chat_client.post(
-            f"/internal/messages/{message['id']}/start", json={"generation": 1}, headers=headers
+            "/internal/messages/start",
+            json={"messages": [{"id": message["id"], "generation": 1}]},
+            headers=headers,
         )
         assert response.status_code == 403
 
@@ -344,10 +387,8 @@ class TestCancelAndRegenerate:
         cancelled = await chat_client.post(f"/api/messages/{message['id']}/cancel", headers=headers)
         assert cancelled.status_code == 202
         assert cancelled.json()["status"] == "cancelled"
-        late = await chat_client.post(
-            f"/internal/messages/{message['id']}/start", json={"generation": 1}, headers=internal
-        )
-        assert late.status_code == 409  # the worker will not start a cancelled answer
+        late = await start(chat_client, internal, (message["id"], 1))
+        assert late == {message["id"]: "ended"}  # the worker will not start a cancelled answer
         again = await chat_client.post(f"/api/messages/{message['id']}/regenerate", headers=headers)
         assert again.status_code == 202
         assert again.json()["status"] == "queued"

@@ -1,15 +1,16 @@
 """Calls from the worker to chat's internal API, retried until chat has answered.
 
-A 404 right after a message was posted is expected (chat queues the job just before its commit
-lands, and a busy database can delay that), so 404 is retried like a connection error, within a
-time budget; 409 means the message ended or was superseded, and the caller stops.
+A 404 (or `unknown` from `start`) right after a message was posted is expected (chat queues the
+job just before its commit lands, and a busy database can delay that), so it is retried like a
+connection error, within a time budget; 409 (`ended`, `superseded`) means the message ended or
+was superseded, and the caller stops.
 """
 
 from __future__ import annotations
 
-import contextvars
 import logging
 import random
+import threading
 import time
 import uuid
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -50,7 +51,10 @@ class ChatClient:
             limits=httpx.Limits(max_connections=connections, max_keepalive_connections=connections),
         )
         self.budget = budget_seconds
-        self._background = ThreadPoolExecutor(connections, thread_name_prefix="chat-start")
+        self._starter = ThreadPoolExecutor(1, thread_name_prefix="chat-start")
+        self._pending_lock = threading.Lock()
+        self._pending_starts: list[tuple[uuid.UUID, int, Future[None]]] = []
+        self._sending_starts = False
 
     def _post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
         delay = 0.01  # a 404 before the commit lands clears within milliseconds
@@ -79,13 +83,59 @@ class ChatClient:
             time.sleep(pause)
             delay = min(delay * 2, 5.0)
 
-    def start(self, message_id: uuid.UUID, generation: int) -> dict[str, Any]:
-        return self._post(f"/internal/messages/{message_id}/start", {"generation": generation})
+    def _starts(self, wanted: dict[uuid.UUID, int]) -> dict[uuid.UUID, str]:
+        body = {"messages": [{"id": str(m), "generation": g} for m, g in wanted.items()]}
+        outcomes = self._post("/internal/messages/start", body)["messages"]
+        return {uuid.UUID(m): outcome for m, outcome in outcomes.items()}
 
-    def start_in_background(self, message_id: uuid.UUID, generation: int) -> Future[dict[str, Any]]:
-        """`start` in another thread (the request id travels with it)."""
-        context = contextvars.copy_context()
-        return self._background.submit(context.run, self.start, message_id, generation)
+    def start(self, message_id: uuid.UUID, generation: int) -> None:
+        """Tell chat the answer is being generated, waiting for a message not committed yet;
+        MessageGone if it ended, was superseded, or never committed (within the budget)."""
+        delay = 0.01
+        deadline = time.monotonic() + self.budget
+        while (outcome := self._starts({message_id: generation})[message_id]) == "unknown":
+            if time.monotonic() + delay >= deadline:
+                break
+            time.sleep(delay * (1 + random.random()))
+            delay = min(delay * 2, 5.0)
+        if outcome != "generating":
+            raise MessageGone(outcome)
+
+    def start_in_background(self, message_id: uuid.UUID, generation: int) -> Future[None]:
+        """Tell chat "generating" from another thread, without waiting for an unknown message
+        (the answer's own callback does); the future fails with MessageGone if it ended.
+
+        The calls made while one is on its way go together in the next: under a burst, one
+        request for a hundred answers instead of a hundred requests.
+        """
+        future: Future[None] = Future()
+        with self._pending_lock:
+            self._pending_starts.append((message_id, generation, future))
+            if self._sending_starts:
+                return future
+            self._sending_starts = True
+        self._starter.submit(self._send_starts)
+        return future
+
+    def _send_starts(self) -> None:
+        while True:
+            with self._pending_lock:
+                batch, self._pending_starts = self._pending_starts, []
+                if not batch:
+                    self._sending_starts = False
+                    return
+            try:
+                outcomes = self._starts({m: g for m, g, _ in batch})
+            except Exception as exc:  # chat unreachable within the budget
+                for _, _, future in batch:
+                    future.set_exception(exc)
+                continue
+            for message_id, _, future in batch:
+                outcome = outcomes[message_id]
+                if outcome in ("generating", "unknown"):
+                    future.set_result(None)
+                else:
+                    future.set_exception(MessageGone(outcome))
 
     def answer(self, message_id: uuid.UUID, body: dict[str, Any]) -> dict[str, Any]:
         return self._post(f"/internal/messages/{message_id}/answer", body)

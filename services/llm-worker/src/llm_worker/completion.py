@@ -249,7 +249,7 @@ def generate(
         else:
             # A first delivery tells chat "generating" only once the answer has run a moment,
             # alongside the model call; if chat says the message ended, the call is cut short.
-            def announce() -> Future[dict[str, Any]]:
+            def announce() -> Future[None]:
                 starting = chat.start_in_background(job.message_id, job.generation)
                 starting.add_done_callback(lambda done: _stop_if_gone(done, gen))
                 return starting
@@ -291,7 +291,7 @@ def generate(
         inflight.release(gen)
 
 
-def _stop_if_gone(starting: Future[dict[str, Any]], gen: Generation) -> None:
+def _stop_if_gone(starting: Future[None], gen: Generation) -> None:
     if isinstance(starting.exception(), MessageGone):
         gen.cancel()
 

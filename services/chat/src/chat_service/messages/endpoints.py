@@ -16,6 +16,7 @@ from chat_service.messages.schemas import (
     MessagePage,
     MessagePublic,
     StartIn,
+    StartOut,
 )
 from chat_service.pagination import decode_cursor, encode_cursor
 
@@ -119,10 +120,10 @@ async def regenerate(
     return MessagePublic.of(await service.regenerate(runtime, session, dialog, message))
 
 
-@internal.post("/messages/{message_id}/start")
-async def start(message_id: uuid.UUID, data: StartIn, session: SessionDep) -> dict[str, object]:
-    await service.start_generation(session, message_id, data.generation)
-    return {"id": str(message_id), "generation": data.generation, "status": "generating"}
+@internal.post("/messages/start", response_model=StartOut)
+async def start(data: StartIn, session: SessionDep) -> StartOut:
+    wanted = {item.id: item.generation for item in data.messages}
+    return StartOut(messages=await service.start_generations(session, wanted))
 
 
 @internal.post("/messages/{message_id}/answer", response_model=MessagePublic)

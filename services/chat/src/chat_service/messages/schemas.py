@@ -52,8 +52,22 @@ class MessagePage(BaseModel):
     next_cursor: str | None
 
 
-class StartIn(BaseModel):
+class StartItem(BaseModel):
+    id: uuid.UUID
     generation: int
+
+
+class StartIn(BaseModel):
+    """Answers a worker has begun (one call for all it began since its last call)."""
+
+    messages: list[StartItem] = Field(min_length=1, max_length=1000)
+
+
+StartOutcome = Literal["generating", "ended", "superseded", "unknown"]
+
+
+class StartOut(BaseModel):
+    messages: dict[uuid.UUID, StartOutcome]
 
 
 class AnswerIn(BaseModel):

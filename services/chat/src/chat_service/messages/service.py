@@ -14,13 +14,13 @@ from typing import Any
 
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import col
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from chat_service import answers
 from chat_service.messages import context as prompt
 from chat_service.messages import repository as repo
-from chat_service.messages.schemas import AnswerIn, JobPayload, MessagePublic
+from chat_service.messages.schemas import AnswerIn, JobPayload, MessagePublic, StartOutcome
 from chat_service.models import Dialog, IdempotencyKey, Message, MessageStatus
 from chat_service.runtime import Runtime
 from chat_service.webhooks import service as webhooks
@@ -165,25 +165,42 @@ async def _end(runtime: Runtime, session: AsyncSession, message: Message) -> Non
     after_commit(session, write)
 
 
-async def start_generation(session: AsyncSession, message_id: uuid.UUID, generation: int) -> None:
-    """The worker begins (or, after a crash, begins again) an answer; 409 once it has ended.
+async def start_generations(
+    session: AsyncSession, wanted: dict[uuid.UUID, int]
+) -> dict[uuid.UUID, StartOutcome]:
+    """The worker begins (or, after a crash, begins again) answers: message id -> generation.
 
-    One conditional UPDATE (this runs for every answer); the row is read only to explain why
-    nothing was updated.
+    Each comes back `generating`; `ended` (it was cancelled or has its answer), `superseded`
+    (regenerated since) or `unknown` (not committed yet, or never). One UPDATE per generation
+    number in the batch, usually one, and one read: under a burst a worker reports hundreds.
     """
-    started = await session.exec(
-        update(Message)
-        .where(
-            col(Message.id) == message_id,
-            col(Message.generation) == generation,
-            col(Message.status).in_((MessageStatus.queued, MessageStatus.generating)),
+    by_generation: dict[int, list[uuid.UUID]] = {}
+    for message_id, generation in wanted.items():
+        by_generation.setdefault(generation, []).append(message_id)
+    for generation, ids in by_generation.items():
+        await session.exec(
+            update(Message)
+            .where(
+                col(Message.id).in_(ids),
+                col(Message.generation) == generation,
+                col(Message.status).in_((MessageStatus.queued, MessageStatus.generating)),
+            )
+            .values(status=MessageStatus.generating)
         )
-        .values(status=MessageStatus.generating)
+    outcomes: dict[uuid.UUID, StartOutcome] = dict.fromkeys(wanted, "unknown")
+    stored = await session.exec(
+        select(col(Message.id), col(Message.generation), col(Message.status)).where(
+            col(Message.id).in_(list(wanted))
+        )
     )
-    if started.rowcount == 1:
-        return
-    await _current(session, message_id, generation)  # unknown or superseded: 404 / 409
-    raise Conflict("This message has already ended.", code="message_ended")
+    for message_id, generation, status in stored:
+        asked = wanted[message_id]
+        if asked < generation:
+            outcomes[message_id] = "superseded"
+        elif asked == generation:
+            outcomes[message_id] = "generating" if status == MessageStatus.generating else "ended"
+        # a newer generation than stored is a regenerate whose commit has not landed yet
+    return outcomes
 
 
 async def record_answer(
