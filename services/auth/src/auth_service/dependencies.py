@@ -13,7 +13,7 @@ from kit.dependencies import SessionDep as SessionDep
 from kit.errors import Forbidden, Unauthorized
 
 
-def get_runtime(request: Request) -> Runtime:
+async def get_runtime(request: Request) -> Runtime:
     runtime: Runtime = request.app.state.runtime
     return runtime
 

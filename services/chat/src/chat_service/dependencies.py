@@ -12,7 +12,7 @@ from kit.dependencies import SessionDep as SessionDep
 from kit.internal import check_internal_token
 
 
-def get_runtime(request: Request) -> Runtime:
+async def get_runtime(request: Request) -> Runtime:
     runtime: Runtime = request.app.state.runtime
     return runtime
 

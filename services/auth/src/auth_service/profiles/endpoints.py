@@ -28,7 +28,7 @@ class UploadTooLarge(AppError):
     code = "payload_too_large"
 
 
-def limited_upload(request: Request) -> None:
+async def limited_upload(request: Request) -> None:
     """Refuse an oversized multipart body before it is parsed (or spooled to disk)."""
     declared = request.headers.get("content-length")
     if declared is None or not declared.isdigit() or int(declared) > MAX_UPLOAD_BODY:
