@@ -131,7 +131,8 @@ class ChatClient:
                     future.set_exception(exc)
                 continue
             for message_id, _, future in batch:
-                outcome = outcomes[message_id]
+                # (a missing answer must not end this thread: later batches depend on it)
+                outcome = outcomes.get(message_id, "unknown")
                 if outcome in ("generating", "unknown"):
                     future.set_result(None)
                 else:
