@@ -424,6 +424,8 @@ class TestControls:
         message = post(api, auth)
         assert wait_ended(api, auth, message["id"])["answer_text"] == "first answer"
         model.behaviour.reply = "second answer"
+        # still running when the stream opens (a stream opened after the end gets one `done`)
+        model.behaviour.first_token_delay = 0.5
         response = api.post(f"/api/messages/{message['id']}/regenerate", headers=auth)
         assert response.status_code == 202
         assert response.json()["status"] == "queued"
