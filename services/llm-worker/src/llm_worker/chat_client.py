@@ -13,6 +13,7 @@ import random
 import threading
 import time
 import uuid
+from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
@@ -56,9 +57,17 @@ class ChatClient:
         self._pending_starts: list[tuple[uuid.UUID, int, Future[None]]] = []
         self._sending_starts = False
 
-    def _post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
-        delay = 0.01  # a 404 before the commit lands clears within milliseconds
+    def _pauses(self) -> Iterator[float]:
+        """The pauses between tries, until the budget is spent: from 10 ms (a message whose
+        commit has not landed yet is there within milliseconds), doubling up to 5 s, jittered."""
+        delay = 0.01
         deadline = time.monotonic() + self.budget
+        while (pause := delay * (1 + random.random())) + time.monotonic() < deadline:
+            yield pause
+            delay = min(delay * 2, 5.0)
+
+    def _post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        pauses = self._pauses()
         attempt = 0
         while True:
             attempt += 1
@@ -74,14 +83,12 @@ class ChatClient:
                     result: dict[str, Any] = response.json()
                     return result
                 problem = f"chat answered {response.status_code}"
-            pause = delay * (1 + random.random())
-            if time.monotonic() + pause >= deadline:
+            if (pause := next(pauses, None)) is None:
                 if "404" in problem:
                     raise MessageGone("not_found")
                 raise ChatUnavailable(problem)
             log.warning("%s; retrying %s (attempt %d)", problem, path, attempt)
             time.sleep(pause)
-            delay = min(delay * 2, 5.0)
 
     def _starts(self, wanted: dict[uuid.UUID, int]) -> dict[uuid.UUID, str]:
         body = {"messages": [{"id": str(m), "generation": g} for m, g in wanted.items()]}
@@ -91,13 +98,11 @@ class ChatClient:
     def start(self, message_id: uuid.UUID, generation: int) -> None:
         """Tell chat the answer is being generated, waiting for a message not committed yet;
         MessageGone if it ended, was superseded, or never committed (within the budget)."""
-        delay = 0.01
-        deadline = time.monotonic() + self.budget
+        pauses = self._pauses()
         while (outcome := self._starts({message_id: generation})[message_id]) == "unknown":
-            if time.monotonic() + delay >= deadline:
+            if (pause := next(pauses, None)) is None:
                 break
-            time.sleep(delay * (1 + random.random()))
-            delay = min(delay * 2, 5.0)
+            time.sleep(pause)
         if outcome != "generating":
             raise MessageGone(outcome)
 
