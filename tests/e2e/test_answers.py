@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import re
 import signal
 import time
 import uuid
@@ -16,6 +15,7 @@ from typing import Any
 
 import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from parley.model_server import ModelServer, tokens
 from parley.stack import Ports
@@ -293,13 +293,18 @@ class TestStreaming:
 
 
 def start_calls(stack: Stack) -> float:
-    """How many "generating" announcements chat has been sent (from its /metrics)."""
+    """How many "generating" announcements chat has been sent (from its /metrics): calls to any
+    internal route ending in "start", so one call per answer would be counted as well."""
     port = Ports(int(stack.env["PARLEY_PORT"])).chat
-    metrics = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
-    # any internal route ending in "start": one call per answer would be counted as well
-    route = r'route="/internal/messages/[^"]*start"'
-    pattern = rf"^parley_http_requests_total\{{[^}}]*{route}[^}}]*\}} (\S+)$"
-    return sum(float(value) for value in re.findall(pattern, metrics, re.M))
+    text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
+    return sum(
+        sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+        if sample.name == "parley_http_requests_total"
+        and sample.labels.get("route", "").startswith("/internal/messages/")
+        and sample.labels["route"].endswith("start")
+    )
 
 
 class TestProviderFaults:
