@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from redis import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 from kit import answers
 from kit.redis_clients import sync_redis
@@ -102,4 +103,70 @@ def test_deltas_written_while_redis_is_away_reach_the_stream_when_it_is_back(
         assert stream_text(redis, generation.key) == "".join(tokens)
     finally:
         server.stop()
+        redis.close()
+
+
+def lose_replies(redis: Redis, count: int) -> list[int]:
+    """The next `count` pipelines of `redis` that append deltas reach Redis, but their replies
+    are lost, as when the connection drops after the commands went out; returns a list that
+    counts them."""
+    pipeline = redis.pipeline
+    lost: list[int] = []
+
+    def lossy_pipeline(*args: Any, **kwargs: Any) -> Any:
+        pipe = pipeline(*args, **kwargs)
+        execute = pipe.execute
+
+        def lossy_execute(*args: Any, **kwargs: Any) -> Any:
+            appends = any(c[0][0] in ("EVALSHA", "XADD") for c in pipe.command_stack)
+            result = execute(*args, **kwargs)
+            if appends and len(lost) < count:
+                lost.append(1)
+                raise RedisConnectionError("Connection closed by server.")
+            return result
+
+        pipe.execute = lossy_execute  # type: ignore[method-assign]
+        return pipe
+
+    redis.pipeline = lossy_pipeline  # type: ignore[method-assign]
+    return lost
+
+
+def test_a_write_whose_reply_was_lost_is_not_shown_twice(redis_server: RedisServer) -> None:
+    # Sent again after a lost reply, deltas that did reach the stream must not appear twice
+    # (a reader would show "Hello Hello world"), nor may any be missing.
+    redis = sync_redis(redis_server.url)
+    inflight = InFlight(redis)
+    try:
+        generation = inflight.acquire(uuid.uuid4())
+        assert generation is not None
+        inflight.delta(generation, "first")  # also loads the script: not a lost write
+        lost = lose_replies(redis, 3)
+        tokens = [f" t{i}" for i in range(20)]
+        for token in tokens:
+            inflight.delta(generation, token)
+            time.sleep(0.01)
+        inflight.release(generation)
+        assert len(lost) == 3
+        assert stream_text(redis, generation.key) == "first" + "".join(tokens)
+    finally:
+        redis.close()
+
+
+def test_the_first_delta_whose_reply_was_lost_is_not_shown_twice(
+    redis_server: RedisServer,
+) -> None:
+    redis = sync_redis(redis_server.url)
+    redis.script_flush()  # the script is loaded on the way, as on a fresh Redis
+    inflight = InFlight(redis)
+    try:
+        generation = inflight.acquire(uuid.uuid4())
+        assert generation is not None
+        lost = lose_replies(redis, 1)
+        inflight.delta(generation, "Hello")
+        inflight.delta(generation, " world")
+        inflight.release(generation)
+        assert lost == [1]
+        assert stream_text(redis, generation.key) == "Hello world"
+    finally:
         redis.close()

@@ -2,8 +2,10 @@
 
 Redis stream `parley:answer:{message_id}`; each entry has a `type` — `delta {text}`, `reset {}`,
 `done {message}` or `error {code, message, retryable}` — and its JSON `data`. The worker writes
-deltas and resets; chat writes the final `done`/`error` when it stores the outcome, so a reader
-that sees the end can rely on the stored message. The stream expires an hour after it ends.
+deltas (each also carrying `w` and `n`, its writer and sequence number, so a delta sent again
+after a lost reply is stored once) and resets; chat writes the final `done`/`error` when it
+stores the outcome, so a reader that sees the end can rely on the stored message. The stream
+expires an hour after it ends.
 """
 
 from __future__ import annotations

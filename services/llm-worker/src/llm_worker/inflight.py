@@ -9,10 +9,16 @@ the CPU that each event costs chat and the gateway goes to starting the answers 
 The same thread renews each answer's lease (a heartbeat: a second copy of the job waits while
 the lease is alive, and chat's reaper fails answers whose heartbeat stopped) and notices
 cancellations (`parley:cancel:{id}`), closing the upstream request.
+
+Appending is idempotent: a write whose reply was lost (Redis restarting, the connection cut
+after the command went out) is sent again, and the stream must not show its text twice. Each
+entry carries its writer (one per generation) and a sequence number, and a small script skips
+an entry the stream already ends with.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import socket
@@ -25,7 +31,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from redis import Redis
-from redis.exceptions import RedisError
+from redis.exceptions import NoScriptError, RedisError
 
 from kit import answers
 
@@ -39,13 +45,35 @@ LEASE_SECONDS = 10
 HEARTBEAT_KEEP_SECONDS = 24 * 3600
 ANNOUNCE_AFTER_SECONDS = 0.25
 
+# KEYS[1] the answer stream; ARGV writer, sequence number, JSON data. Only one generation writes
+# deltas to a stream at a time (the lease) and it sends its entries in order, so an entry already
+# written is always the writer's last one or before it.
+APPEND_ONCE = """
+local top = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)[1]
+if top then
+  local fields, writer, seq = top[2], nil, nil
+  for i = 1, #fields, 2 do
+    if fields[i] == 'w' then writer = fields[i + 1] elseif fields[i] == 'n' then
+      seq = tonumber(fields[i + 1]) end
+  end
+  if writer == ARGV[1] and seq and seq >= tonumber(ARGV[2]) then return 0 end
+end
+redis.call('XADD', KEYS[1], '*', 'type', 'delta', 'data', ARGV[3], 'w', ARGV[1], 'n', ARGV[2])
+return 1
+"""
+APPEND_ONCE_SHA = hashlib.sha1(APPEND_ONCE.encode()).hexdigest()
+
 
 @dataclass
 class Generation:
     message_id: uuid.UUID
     key: str
     lease_token: str = ""
+    writer: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
     pending: list[str] = field(default_factory=list)
+    # entries taken from `pending`, numbered, and not yet known to be in the stream
+    unconfirmed: list[tuple[int, str]] = field(default_factory=list)
+    last_seq: int = 0  # the sequence number of the last entry made
     started: bool = False
     cancelled: threading.Event = field(default_factory=threading.Event)
     on_cancel: Callable[[], None] | None = None
@@ -113,15 +141,15 @@ class InFlight:
     def flush(self, generation: Generation) -> None:
         with self._write_lock:
             with self._lock:
-                pending, generation.pending = generation.pending, []
-            if pending:
-                self._write([(generation, "".join(pending))])
+                self._number(generation)
+            self._write([generation])
 
     def reset(self, generation: Generation) -> None:
         """A retry starts the answer again: readers drop what they showed."""
         with self._write_lock:
             with self._lock:
                 generation.pending.clear()
+                generation.unconfirmed.clear()
                 generation.started = False
             self.redis.xadd(generation.key, answers.encode("reset", {}))
 
@@ -140,15 +168,18 @@ class InFlight:
 
     def delta(self, generation: Generation, text: str) -> None:
         with self._lock:
+            generation.pending.append(text)
             if generation.started:
-                generation.pending.append(text)
                 return
             generation.started = True
+            self._number(generation)
+        # The first delta at once, without waiting for the writer thread's flush of every
+        # answer: nothing of this answer can be ahead of it, and should that thread send it
+        # too, the stream still takes it once.
         try:
-            self.redis.xadd(generation.key, answers.encode("delta", {"text": text}))
+            self._write([generation])
         except RedisError:  # Redis away: the writer thread sends it when Redis is back
-            with self._lock:
-                generation.pending.insert(0, text)
+            pass
 
     def flush_interval(self) -> float:
         with self._lock:
@@ -183,26 +214,43 @@ class InFlight:
     def _flush(self) -> None:
         with self._write_lock:
             with self._lock:
-                batch = [(g, "".join(g.pending)) for g in self._active.values() if g.pending]
-                for g, _ in batch:
-                    g.pending = []
-            if batch:
-                self._write(batch)
+                for g in self._active.values():
+                    self._number(g)
+                batch = [g for g in self._active.values() if g.unconfirmed]
+            self._write(batch)
 
-    def _write(self, batch: list[tuple[Generation, str]]) -> None:
-        """Append each generation's text to its stream (the caller holds the write lock)."""
-        try:
-            with self.redis.pipeline(transaction=False) as pipe:
-                for g, text in batch:
-                    pipe.xadd(g.key, answers.encode("delta", {"text": text}))
-                pipe.execute()
-        except RedisError:
-            # Redis is away: the text goes out with a later flush, ahead of what came since,
-            # so no reader of the stream misses it
-            with self._lock:
-                for g, text in batch:
-                    g.pending.insert(0, text)
-            raise
+    @staticmethod
+    def _number(g: Generation) -> None:
+        """Move the pending text into one numbered entry (the caller holds the lock)."""
+        if g.pending:
+            g.last_seq += 1
+            g.unconfirmed.append((g.last_seq, "".join(g.pending)))
+            g.pending = []
+
+    def _write(self, batch: list[Generation]) -> None:
+        """Append the generations' unconfirmed entries to their streams, each once. On a Redis
+        error they stay unconfirmed and go out again with a later flush, ahead of what came
+        since, so no reader misses or repeats one."""
+        with self._lock:
+            entries = [(g, seq, text) for g in batch for seq, text in g.unconfirmed]
+        if not entries:
+            return
+        for attempt in (1, 2):
+            try:
+                with self.redis.pipeline(transaction=False) as pipe:
+                    for g, seq, text in entries:
+                        data = answers.encode("delta", {"text": text})["data"]
+                        pipe.evalsha(APPEND_ONCE_SHA, 1, g.key, g.writer, seq, data)
+                    pipe.execute()
+                break
+            except NoScriptError:  # a new (or restarted) Redis: load the script, send again
+                if attempt == 2:
+                    raise
+                self.redis.script_load(APPEND_ONCE)
+        with self._lock:
+            for g, seq, _ in entries:
+                while g.unconfirmed and g.unconfirmed[0][0] <= seq:
+                    g.unconfirmed.pop(0)
 
     def _announce_long_running(self, now: float) -> None:
         with self._lock:
