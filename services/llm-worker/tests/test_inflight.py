@@ -170,3 +170,59 @@ def test_the_first_delta_whose_reply_was_lost_is_not_shown_twice(
         assert stream_text(redis, generation.key) == "Hello world"
     finally:
         redis.close()
+
+
+def wait_until(condition: Any, seconds: float = 5.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
+
+
+def test_a_copy_whose_lease_passed_to_another_stops_and_leaves_the_other_alone(
+    redis_server: RedisServer,
+) -> None:
+    # This copy stalled past its lease and another copy of the job took it: at the next
+    # heartbeat this one stops (its upstream request closed), writes nothing more to the
+    # stream the other now owns, and does not delete the other's lease when it ends.
+    redis = sync_redis(redis_server.url)
+    inflight = InFlight(redis)
+    try:
+        generation = inflight.acquire(uuid.uuid4())
+        assert generation is not None
+        closed = threading.Event()
+        generation.on_cancel = closed.set
+        inflight.delta(generation, "mine")
+        lease = answers.lease_key(generation.message_id)
+        redis.set(lease, "the-other-copy", ex=30)
+        redis.xadd(generation.key, answers.encode("reset", {}))
+        wait_until(lambda: generation.lost)
+        assert closed.is_set()
+        assert generation.cancelled.is_set()
+        inflight.delta(generation, " and more of mine")
+        inflight.release(generation)
+        assert redis.get(lease) == b"the-other-copy"
+        assert stream_text(redis, generation.key) == ""
+    finally:
+        redis.close()
+
+
+def test_a_lease_gone_from_redis_is_taken_again_by_its_holder(redis_server: RedisServer) -> None:
+    # Redis restarted without its data: the lease is gone, no other copy holds it, and the
+    # copy still generating takes it again rather than leave the job open to a second copy.
+    redis = sync_redis(redis_server.url)
+    inflight = InFlight(redis)
+    try:
+        generation = inflight.acquire(uuid.uuid4())
+        assert generation is not None
+        lease = answers.lease_key(generation.message_id)
+        redis.delete(lease)
+        redis.script_flush()
+        wait_until(lambda: redis.get(lease) is not None)
+        assert redis.get(lease) == generation.lease_token.encode()
+        assert not generation.lost
+        assert not generation.cancelled.is_set()
+        inflight.release(generation)
+        assert redis.get(lease) is None
+    finally:
+        redis.close()

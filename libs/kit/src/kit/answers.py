@@ -41,7 +41,12 @@ def heartbeat_key(message_id: uuid.UUID | str) -> str:
 
 
 def encode(kind: str, data: dict[str, Any]) -> dict[FieldT, EncodableT]:
-    return {"type": kind, "data": json.dumps(data, separators=(",", ":"))}
+    return {"type": kind, "data": dump(data)}
+
+
+def dump(data: dict[str, Any]) -> str:
+    """An entry's `data` field."""
+    return json.dumps(data, separators=(",", ":"))
 
 
 def decode(fields: Mapping[Any, Any]) -> tuple[str, dict[str, Any]]:

@@ -278,6 +278,8 @@ def generate(
                 if f"{kind}_tokens" in outcome.usage:
                     metrics.TOKENS.labels(job.model, kind).inc(outcome.usage[f"{kind}_tokens"])
         starting = inflight.settle(gen)
+        if gen.lost:  # the copy that holds the lease now reports the answer
+            return "duplicate", None
         if starting is not None:
             try:
                 starting.result()  # chat unreachable: raised, and the task runs again later

@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from redis import Redis
+from redis.client import Pipeline
 from redis.exceptions import NoScriptError, RedisError
 
 from kit import answers
@@ -61,7 +62,23 @@ end
 redis.call('XADD', KEYS[1], '*', 'type', 'delta', 'data', ARGV[3], 'w', ARGV[1], 'n', ARGV[2])
 return 1
 """
-APPEND_ONCE_SHA = hashlib.sha1(APPEND_ONCE.encode()).hexdigest()
+# KEYS[1] a lease; ARGV the holder's token, seconds. Renews the lease if it is still ours, or
+# takes it again if it is gone (Redis restarted without its data); 0 if another copy holds it.
+RENEW_LEASE = """
+local holder = redis.call('GET', KEYS[1])
+if holder and holder ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+return 1
+"""
+# KEYS[1] a lease; ARGV the holder's token. Deletes the lease only if it is still ours.
+RELEASE_LEASE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
+SHA = {
+    script: hashlib.sha1(script.encode()).hexdigest()
+    for script in (APPEND_ONCE, RENEW_LEASE, RELEASE_LEASE)
+}
 
 
 @dataclass
@@ -74,6 +91,9 @@ class Generation:
     # entries taken from `pending`, numbered, and not yet known to be in the stream
     unconfirmed: list[tuple[int, str]] = field(default_factory=list)
     last_seq: int = 0  # the sequence number of the last entry made
+    # Another copy of the job took the lease (this one stalled past it): this copy stops,
+    # writes nothing more and reports nothing.
+    lost: bool = False
     started: bool = False
     cancelled: threading.Event = field(default_factory=threading.Event)
     on_cancel: Callable[[], None] | None = None
@@ -133,8 +153,7 @@ class InFlight:
         try:
             self.flush(generation)
             lease = answers.lease_key(generation.message_id)
-            if self.redis.get(lease) == generation.lease_token.encode():
-                self.redis.delete(lease)
+            self._pipeline(lambda pipe: _script(pipe, RELEASE_LEASE, lease, generation.lease_token))
         except RedisError as exc:
             log.warning("could not release the answer's stream and lease: %s", exc)
 
@@ -232,21 +251,15 @@ class InFlight:
         error they stay unconfirmed and go out again with a later flush, ahead of what came
         since, so no reader misses or repeats one."""
         with self._lock:
-            entries = [(g, seq, text) for g in batch for seq, text in g.unconfirmed]
+            entries = [(g, seq, text) for g in batch if not g.lost for seq, text in g.unconfirmed]
         if not entries:
             return
-        for attempt in (1, 2):
-            try:
-                with self.redis.pipeline(transaction=False) as pipe:
-                    for g, seq, text in entries:
-                        data = answers.encode("delta", {"text": text})["data"]
-                        pipe.evalsha(APPEND_ONCE_SHA, 1, g.key, g.writer, seq, data)
-                    pipe.execute()
-                break
-            except NoScriptError:  # a new (or restarted) Redis: load the script, send again
-                if attempt == 2:
-                    raise
-                self.redis.script_load(APPEND_ONCE)
+
+        def append(pipe: Pipeline) -> None:
+            for g, seq, text in entries:
+                _script(pipe, APPEND_ONCE, g.key, g.writer, seq, answers.dump({"text": text}))
+
+        self._pipeline(append)
         with self._lock:
             for g, seq, _ in entries:
                 while g.unconfirmed and g.unconfirmed[0][0] <= seq:
@@ -274,12 +287,43 @@ class InFlight:
 
     def _heartbeat(self) -> None:
         with self._lock:
-            generations = list(self._active.values())
+            generations = [g for g in self._active.values() if not g.lost]
         if not generations:
             return
         now = int(time.time())
-        with self.redis.pipeline(transaction=False) as pipe:
+
+        def renew(pipe: Pipeline) -> None:
             for g in generations:
-                pipe.set(answers.lease_key(g.message_id), g.lease_token, ex=LEASE_SECONDS, xx=True)
+                lease = answers.lease_key(g.message_id)
+                _script(pipe, RENEW_LEASE, lease, g.lease_token, LEASE_SECONDS)
                 pipe.set(answers.heartbeat_key(g.message_id), now, ex=HEARTBEAT_KEEP_SECONDS)
-            pipe.execute()
+
+        renewed = self._pipeline(renew)[::2]
+        for g, ours in zip(generations, renewed, strict=True):
+            if not ours:
+                log.warning(
+                    "the lease of answer %s passed to another copy of its job; stopping this one",
+                    g.message_id,
+                )
+                g.lost = True
+                g.cancel()
+
+    def _pipeline(self, queue: Callable[[Pipeline], None]) -> list[Any]:
+        """Send what `queue` puts in a pipeline, in one round trip. On a Redis without our
+        scripts (new, or restarted) they are loaded and everything is sent again: each command
+        sent this way is safe to repeat."""
+        for attempt in (1, 2):
+            try:
+                with self.redis.pipeline(transaction=False) as pipe:
+                    queue(pipe)
+                    return pipe.execute()
+            except NoScriptError:
+                if attempt == 2:
+                    raise
+                for script in SHA:
+                    self.redis.script_load(script)
+        raise AssertionError("unreachable")
+
+
+def _script(pipe: Pipeline, script: str, key: str, *args: str | int) -> None:
+    pipe.evalsha(SHA[script], 1, key, *args)
