@@ -2,10 +2,14 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Callable
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -200,6 +204,48 @@ class TestPostMessage:
         posted = await posting
         assert posted.status_code == 201, posted.text
         assert posted.json()["message"]["status"] == "queued"
+
+
+class TestStartUp:
+    def test_the_first_message_finds_sending_set_up(
+        self, redis_server: RedisServer, tmp_path: Path
+    ) -> None:
+        # Celery sets sending up on the first send: imports, the result backend, the producer
+        # pool, the queue's declaration (100-200 ms the first user would wait). Chat does it at
+        # start-up. Seen from a fresh process running chat: once started, sending the first job
+        # imports nothing more.
+        script = """
+import asyncio, json, sys, time
+from chat_service.main import app
+
+async def main():
+    async with app.router.lifespan_context(app):
+        deadline = time.monotonic() + 10
+        while "celery.events.dispatcher" not in sys.modules and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        before = set(sys.modules)
+        await app.state.runtime.jobs.enqueue_answer({"message_id": "first"})
+        print(json.dumps(sorted(set(sys.modules) - before)))
+
+asyncio.run(main())
+"""
+        broker = f"{redis_server.url.rsplit('/', 1)[0]}/13"
+        env = {
+            **os.environ,
+            "CHAT_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'chat.db'}",
+            "REDIS_URL": redis_server.url,
+            "BROKER_URL": broker,
+            "PARLEY_DATA_DIR": str(tmp_path),
+            "PARLEY_INTERNAL_TOKEN": "start-up-test-token",
+        }
+        try:
+            done = subprocess.run(
+                [sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=60
+            )
+            assert done.returncode == 0, done.stderr
+            assert json.loads(done.stdout.splitlines()[-1]) == []
+        finally:
+            Redis.from_url(broker).flushdb()
 
 
 class TestAnswerCallback:

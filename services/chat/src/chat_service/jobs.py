@@ -8,6 +8,7 @@ gets an error quickly and can answer 503 instead of hanging.
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import Any
 
 from celery import Celery
@@ -15,6 +16,7 @@ from celery import Celery
 from kit.logging import request_id_var
 from kit.queue_metrics import enqueue_headers
 
+log = logging.getLogger(__name__)
 TASK = "llm.generate_answer"
 QUEUE = "llm"
 
@@ -47,6 +49,22 @@ class JobQueue:
     async def enqueue_answer(self, payload: dict[str, Any]) -> None:
         payload = {**payload, "request_id": request_id_var.get()}
         await asyncio.to_thread(self._send, payload)
+
+    async def warm_up(self) -> None:
+        """Do the one-time set-up of sending (Celery's lazy imports, the producer pool, the
+        queue's declaration) at start-up, so the first message posted does not wait for it
+        (100-200 ms). A broker that is down now only means the first send does it."""
+        try:
+            await asyncio.to_thread(self._set_up_sending)
+        except Exception as exc:
+            log.info("could not prepare sending answer jobs yet: %s", exc)
+
+    def _set_up_sending(self) -> None:
+        # sending asks for the result backend and an event dispatcher, both imported lazily
+        self.celery.backend  # noqa: B018
+        self.celery.events.Dispatcher  # noqa: B018
+        with self.celery.producer_or_acquire() as producer:
+            producer.maybe_declare(self.celery.amqp.queues[QUEUE])
 
     def ping(self) -> None:
         with self.celery.connection_for_write() as conn:

@@ -74,12 +74,14 @@ def build_app(config: Settings = settings, *, jwks_source: JWKSSource | None = N
         relay.start()
         stopping = asyncio.Event()
         reaping = asyncio.create_task(reaper(app.state.runtime, stopping), name="reaper")
+        warming = asyncio.create_task(jobs.warm_up(), name="warm-up sending")
         try:
             yield
         finally:
             # background work stops between database sessions, never inside one
             stopping.set()
             await reaping
+            await warming
             await relay.stop()
             await asyncio.to_thread(consumer.stop)
             await http.aclose()
