@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import time
 import uuid
 from dataclasses import dataclass, field
 from email.message import EmailMessage
@@ -182,14 +181,6 @@ def send(page: Page, text: str) -> None:
 
 def last_message(page: Page) -> Any:
     return page.get_by_test_id("message-item").last
-
-
-def wait_until(predicate: Any, timeout: float = 10.0, interval: float = 0.05) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise TimeoutError("condition not met")
-        time.sleep(interval)
 
 
 def refresh_cookie(context: BrowserContext) -> str | None:

@@ -16,7 +16,6 @@ import re
 import signal
 import socket
 import threading
-import time
 import uuid
 from typing import Any
 
@@ -24,6 +23,7 @@ import httpx
 import pytest
 
 from kit import answers
+from kit.testing.waiting import wait_until
 from parley.model_server import ModelServer
 
 from ..e2e.conftest import Stack
@@ -32,14 +32,6 @@ from .conftest import ports
 
 pytestmark = pytest.mark.e2e
 REPLY = " ".join(f"drain{i}" for i in range(16))
-
-
-def wait_until(what: str, check: Any, timeout: float = 15.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while not (result := check()):
-        assert time.monotonic() < deadline, f"{what} not within {timeout}s"
-        time.sleep(0.05)
-    return result
 
 
 def exits_logged(stack: Stack, name: str) -> list[str]:
