@@ -6,6 +6,7 @@ import random
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 
 from kit import answers
 from kit.redis_clients import sync_redis
+from kit.testing.waiting import wait_until
 from llm_worker.inflight import InFlight
 from parley.redis_server import RedisServer
 
@@ -29,22 +31,27 @@ def stream_text(redis: Redis, key: str) -> str:
     return text
 
 
-def slow_round_trips(redis: Redis) -> None:
-    """Every pipeline of `redis` takes 10 ms longer, as over a slow network."""
+def around_pipelines(redis: Redis, around: Callable[[Any, Callable[[], Any]], Any]) -> None:
+    """Every pipeline of `redis` runs `around(pipe, execute)` where it would run `execute()`."""
     pipeline = redis.pipeline
 
-    def slow_pipeline(*args: Any, **kwargs: Any) -> Any:
+    def wrapped_pipeline(*args: Any, **kwargs: Any) -> Any:
         pipe = pipeline(*args, **kwargs)
         execute = pipe.execute
-
-        def slow_execute(*args: Any, **kwargs: Any) -> Any:
-            time.sleep(0.01)
-            return execute(*args, **kwargs)
-
-        pipe.execute = slow_execute  # type: ignore[method-assign]
+        pipe.execute = lambda *a, **k: around(pipe, lambda: execute(*a, **k))  # type: ignore[method-assign]
         return pipe
 
-    redis.pipeline = slow_pipeline  # type: ignore[method-assign]
+    redis.pipeline = wrapped_pipeline  # type: ignore[method-assign]
+
+
+def slow_round_trips(redis: Redis) -> None:
+    """Every pipeline of `redis` takes 10 ms longer, as over a slow network."""
+
+    def slow(_pipe: Any, execute: Callable[[], Any]) -> Any:
+        time.sleep(0.01)
+        return execute()
+
+    around_pipelines(redis, slow)
 
 
 def test_deltas_reach_the_stream_in_order_while_the_writer_thread_flushes(
@@ -107,28 +114,27 @@ def test_deltas_written_while_redis_is_away_reach_the_stream_when_it_is_back(
 
 
 def lose_replies(redis: Redis, count: int) -> list[int]:
-    """The next `count` pipelines of `redis` that append deltas reach Redis, but their replies
+    """The next `count` appends of deltas (commands or pipelines) reach Redis, but their replies
     are lost, as when the connection drops after the commands went out; returns a list that
     counts them."""
-    pipeline = redis.pipeline
     lost: list[int] = []
+    appends = ("EVALSHA", "XADD")
 
-    def lossy_pipeline(*args: Any, **kwargs: Any) -> Any:
-        pipe = pipeline(*args, **kwargs)
-        execute = pipe.execute
+    def lose_reply(sent_an_append: bool, result: Any) -> Any:
+        if sent_an_append and len(lost) < count:
+            lost.append(1)
+            raise RedisConnectionError("Connection closed by server.")
+        return result
 
-        def lossy_execute(*args: Any, **kwargs: Any) -> Any:
-            appends = any(c[0][0] in ("EVALSHA", "XADD") for c in pipe.command_stack)
-            result = execute(*args, **kwargs)
-            if appends and len(lost) < count:
-                lost.append(1)
-                raise RedisConnectionError("Connection closed by server.")
-            return result
+    def lossy(pipe: Any, execute: Callable[[], Any]) -> Any:
+        sent = any(c[0][0] in appends for c in pipe.command_stack)
+        return lose_reply(sent, execute())
 
-        pipe.execute = lossy_execute  # type: ignore[method-assign]
-        return pipe
-
-    redis.pipeline = lossy_pipeline  # type: ignore[method-assign]
+    around_pipelines(redis, lossy)
+    execute_command = redis.execute_command
+    redis.execute_command = lambda *args, **kwargs: lose_reply(  # type: ignore[method-assign]
+        args[0] in appends, execute_command(*args, **kwargs)
+    )
     return lost
 
 
@@ -172,13 +178,6 @@ def test_the_first_delta_whose_reply_was_lost_is_not_shown_twice(
         redis.close()
 
 
-def wait_until(condition: Any, seconds: float = 5.0) -> None:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.05)
-
-
 def test_a_copy_whose_lease_passed_to_another_stops_and_leaves_the_other_alone(
     redis_server: RedisServer,
 ) -> None:
@@ -196,7 +195,7 @@ def test_a_copy_whose_lease_passed_to_another_stops_and_leaves_the_other_alone(
         lease = answers.lease_key(generation.message_id)
         redis.set(lease, "the-other-copy", ex=30)
         redis.xadd(generation.key, answers.encode("reset", {}))
-        wait_until(lambda: generation.lost)
+        wait_until("this copy to stop", lambda: generation.lost, 5)
         assert closed.is_set()
         assert generation.cancelled.is_set()
         inflight.delta(generation, " and more of mine")
@@ -218,7 +217,7 @@ def test_a_lease_gone_from_redis_is_taken_again_by_its_holder(redis_server: Redi
         lease = answers.lease_key(generation.message_id)
         redis.delete(lease)
         redis.script_flush()
-        wait_until(lambda: redis.get(lease) is not None)
+        wait_until("the lease to be taken again", lambda: redis.get(lease), 5)
         assert redis.get(lease) == generation.lease_token.encode()
         assert not generation.lost
         assert not generation.cancelled.is_set()

@@ -312,17 +312,18 @@ class InFlight:
         """Send what `queue` puts in a pipeline, in one round trip. On a Redis without our
         scripts (new, or restarted) they are loaded and everything is sent again: each command
         sent this way is safe to repeat."""
-        for attempt in (1, 2):
-            try:
-                with self.redis.pipeline(transaction=False) as pipe:
-                    queue(pipe)
-                    return pipe.execute()
-            except NoScriptError:
-                if attempt == 2:
-                    raise
-                for script in SHA:
-                    self.redis.script_load(script)
-        raise AssertionError("unreachable")
+
+        def send() -> list[Any]:
+            with self.redis.pipeline(transaction=False) as pipe:
+                queue(pipe)
+                return pipe.execute()
+
+        try:
+            return send()
+        except NoScriptError:
+            for script in SHA:
+                self.redis.script_load(script)
+            return send()
 
 
 def _script(pipe: Pipeline, script: str, key: str, *args: str | int) -> None:
