@@ -14,6 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
+import psycopg2
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -290,6 +291,46 @@ class TestStreaming:
         assert start_calls(stack) - before <= count // 2
         for message_id, auth in zip(ids, auths, strict=True):
             assert wait_ended(api, auth, message_id)["answer_text"] == REPLY
+
+    def test_a_message_committed_after_its_announcement_is_shown_generating(
+        self, stack: Stack, model: ModelServer, database_backend: str
+    ) -> None:
+        # Chat queues the job before its commit lands; under load that commit can come after
+        # the worker's "generating" call, which then finds no such message. The worker asks
+        # again, so pollers see `generating` while the answer runs, not `queued` until it ends.
+        if database_backend != "postgres":
+            pytest.skip("holds a row lock from outside chat, which needs PostgreSQL")
+        model.behaviour.reply = REPLY
+        model.behaviour.token_delay = 0.15  # a 6 s answer
+        api, auth = signed_in(stack)
+        dialog = api.post("/api/dialogs", json={}, headers=auth).json()
+        locker = psycopg2.connect(stack.env["CHAT_DATABASE_URL"].replace("+asyncpg", ""))
+        try:
+            with locker.cursor() as cursor:  # the POST's transaction waits for this row
+                cursor.execute("SELECT 1 FROM dialog WHERE id = %s FOR UPDATE", (dialog["id"],))
+            with ThreadPoolExecutor(1) as pool:
+                posting = pool.submit(
+                    api.post,
+                    f"/api/dialogs/{dialog['id']}/messages",
+                    json={"message_text": "late commit"},
+                    headers=auth,
+                )
+                # the worker runs the job meanwhile and announces it (0.25 s) to no avail
+                time.sleep(1.0)
+                assert not posting.done(), "the POST did not wait for the locked row"
+                locker.rollback()
+                response = posting.result(timeout=10)
+        finally:
+            locker.close()
+        assert response.status_code == 202, response.text
+        message_id = response.json()["id"]
+        deadline = time.monotonic() + 2
+        while (status := api.get(f"/api/messages/{message_id}", headers=auth).json()["status"]) != (
+            "generating"
+        ):
+            assert time.monotonic() < deadline, f"still {status} 2 s after the commit"
+            time.sleep(0.05)
+        assert wait_ended(api, auth, message_id)["answer_text"] == REPLY
 
 
 def start_calls(stack: Stack) -> float:

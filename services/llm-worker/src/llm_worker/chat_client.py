@@ -14,7 +14,8 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, InvalidStateError, ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -22,6 +23,9 @@ import httpx
 from kit.logging import REQUEST_ID_HEADER, request_id_var
 
 log = logging.getLogger(__name__)
+
+
+UNKNOWN_PAUSE_SECONDS = 0.1
 
 
 class MessageGone(Exception):
@@ -54,7 +58,7 @@ class ChatClient:
         self.budget = budget_seconds
         self._starter = ThreadPoolExecutor(1, thread_name_prefix="chat-start")
         self._pending_lock = threading.Lock()
-        self._pending_starts: list[tuple[uuid.UUID, int, Future[None]]] = []
+        self._pending_starts: list[_Start] = []
         self._sending_starts = False
 
     def _pauses(self) -> Iterator[float]:
@@ -107,15 +111,20 @@ class ChatClient:
             raise MessageGone(outcome)
 
     def start_in_background(self, message_id: uuid.UUID, generation: int) -> Future[None]:
-        """Tell chat "generating" from another thread, without waiting for an unknown message
-        (the answer's own callback does); the future fails with MessageGone if it ended.
+        """Tell chat "generating" from another thread; the future fails with MessageGone if the
+        message ended. Cancel the future once the answer has ended: its own callback then
+        settles the message, and the announcement is no longer wanted.
 
-        The calls made while one is on its way go together in the next: under a burst, one
-        request for a hundred answers instead of a hundred requests.
+        A message chat does not know yet (its commit has not landed: under a burst that can take
+        longer than the answer's first moment) is asked about again every `UNKNOWN_PAUSE_SECONDS`,
+        so pollers see `generating` once it has landed, until the future is cancelled or the
+        budget is spent. The calls made while one is on its way go together in the next: under
+        a burst, one request for a hundred answers instead of a hundred requests.
         """
         future: Future[None] = Future()
+        start = _Start(message_id, generation, future, time.monotonic() + self.budget)
         with self._pending_lock:
-            self._pending_starts.append((message_id, generation, future))
+            self._pending_starts.append(start)
             if self._sending_starts:
                 return future
             self._sending_starts = True
@@ -125,23 +134,54 @@ class ChatClient:
     def _send_starts(self) -> None:
         while True:
             with self._pending_lock:
-                batch, self._pending_starts = self._pending_starts, []
+                batch = [s for s in self._pending_starts if not s.future.cancelled()]
+                self._pending_starts = []
                 if not batch:
                     self._sending_starts = False
                     return
             try:
-                outcomes = self._starts({m: g for m, g, _ in batch})
+                outcomes = self._starts({s.message_id: s.generation for s in batch})
             except Exception as exc:  # chat unreachable within the budget
-                for _, _, future in batch:
-                    future.set_exception(exc)
+                for s in batch:
+                    _settle(s.future, exc)
                 continue
-            for message_id, _, future in batch:
+            unknown = []
+            for s in batch:
                 # (a missing answer must not end this thread: later batches depend on it)
-                outcome = outcomes.get(message_id, "unknown")
-                if outcome in ("generating", "unknown"):
-                    future.set_result(None)
-                else:
-                    future.set_exception(MessageGone(outcome))
+                outcome = outcomes.get(s.message_id, "unknown")
+                if outcome == "generating":
+                    _settle(s.future)
+                elif outcome != "unknown":
+                    _settle(s.future, MessageGone(outcome))
+                elif time.monotonic() < s.deadline:
+                    unknown.append(s)
+                else:  # never committed, as far as chat can tell: the answer's callback will say
+                    _settle(s.future)
+            if unknown:
+                time.sleep(UNKNOWN_PAUSE_SECONDS)
+                with self._pending_lock:
+                    self._pending_starts[:0] = unknown
 
     def answer(self, message_id: uuid.UUID, body: dict[str, Any]) -> dict[str, Any]:
         return self._post(f"/internal/messages/{message_id}/answer", body)
+
+
+@dataclass
+class _Start:
+    """A "generating" announcement waiting to be sent (or sent again)."""
+
+    message_id: uuid.UUID
+    generation: int
+    future: Future[None]
+    deadline: float
+
+
+def _settle(future: Future[None], error: BaseException | None = None) -> None:
+    """Resolve an announcement's future, unless its answer ended and cancelled it meanwhile."""
+    try:
+        if error is None:
+            future.set_result(None)
+        else:
+            future.set_exception(error)
+    except InvalidStateError:
+        pass

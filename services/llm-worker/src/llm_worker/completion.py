@@ -280,7 +280,8 @@ def generate(
         starting = inflight.settle(gen)
         if gen.lost:  # the copy that holds the lease now reports the answer
             return "duplicate", None
-        if starting is not None:
+        # An announcement still on its way is dropped: the answer's callback settles the message.
+        if starting is not None and not starting.cancel():
             try:
                 starting.result()  # chat unreachable: raised, and the task runs again later
             except MessageGone as gone:
@@ -294,7 +295,7 @@ def generate(
 
 
 def _stop_if_gone(starting: Future[None], gen: Generation) -> None:
-    if isinstance(starting.exception(), MessageGone):
+    if not starting.cancelled() and isinstance(starting.exception(), MessageGone):
         gen.cancel()
 
 
