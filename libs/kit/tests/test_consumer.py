@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import signal
+import subprocess
+import sys
 import time
 import uuid
 from collections import Counter
@@ -197,3 +201,51 @@ class TestEventConsumer:
         await asyncio.to_thread(publish, broker.url, [event])
         await eventually(lambda: received == [event.id], timeout=10)
         assert consumer.connected.is_set()
+
+    async def test_a_consumer_killed_while_sweeping_holds_up_redelivery_only_briefly(
+        self, broker_url: str
+    ) -> None:
+        # A consumer takes an event, then is SIGKILLed while it holds the lock every consumer of
+        # the broker sweeps under (kombu keeps a dead holder's lock for 5 minutes by default).
+        # Another consumer still gets the event soon after the visibility timeout.
+        visibility = 2
+        options = events.redis_consumer_options(visibility)
+        event = an_event(1)
+        await asyncio.to_thread(publish, broker_url, [event])
+        dying = subprocess.run(
+            [sys.executable, "-c", DIE_WHILE_SWEEPING, broker_url, json.dumps(options)],
+            capture_output=True,
+            timeout=30,
+        )
+        assert dying.returncode == -signal.SIGKILL, dying.stderr.decode()
+        assert queue_state(broker_url) == (0, 1)  # taken, never acknowledged
+        received: list[uuid.UUID] = []
+
+        async def handler(event: events.Event) -> None:
+            received.append(event.id)
+
+        started = time.monotonic()
+        consumer = EventConsumer(
+            broker_url, "mailer", handler, asyncio.get_running_loop(), transport_options=options
+        )
+        consumer.start()
+        try:
+            await eventually(lambda: received == [event.id], timeout=15)
+        finally:
+            await stop(consumer)
+        assert time.monotonic() - started < visibility + options["unacked_mutex_expire"] + 3
+
+
+# Takes one `mailer` event without acknowledging it, then dies holding kombu's sweep lock.
+DIE_WHILE_SWEEPING = """
+import json, os, signal, sys
+from kombu import Connection
+from kombu.transport.redis import Mutex
+from kit import events
+
+with Connection(sys.argv[1], transport_options=json.loads(sys.argv[2])) as conn:
+    channel = conn.default_channel
+    assert events.queue("mailer")(channel).get(no_ack=False) is not None
+    with Mutex(channel.client, channel.unacked_mutex_key, channel.unacked_mutex_expire):
+        os.kill(os.getpid(), signal.SIGKILL)
+"""

@@ -101,7 +101,14 @@ class EventConsumer:
         self.loop = loop
         self.retry_pause = retry_pause_seconds
         self.concurrency = max(1, concurrency)
-        self.transport_options = dict(transport_options or {})
+        # with a Redis broker, kombu's visibility timeout unless told, and its sweep's lock kept
+        # short (see `events.redis_consumer_options`)
+        defaults = (
+            events.redis_consumer_options(events.KOMBU_VISIBILITY_SECONDS)
+            if broker_url.startswith(("redis:", "rediss:"))
+            else {}
+        )
+        self.transport_options = {**defaults, **(transport_options or {})}
         self._stop = threading.Event()
         self._grace = 5.0
         self._thread: threading.Thread | None = None

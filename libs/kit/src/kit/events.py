@@ -65,6 +65,29 @@ def declare_topology(connection: Connection) -> None:
         dead_letter_queue(name)(channel).declare()
 
 
+KOMBU_VISIBILITY_SECONDS = 3600  # kombu's own default, for consumers that set none
+
+
+def redis_consumer_options(visibility_timeout: int) -> dict[str, int]:
+    """kombu's Redis transport options for a consumer of the broker.
+
+    A message a consumer took but never acknowledged (it died) is handed out again once
+    `visibility_timeout` has passed: consumers sweep for such messages, often enough here for
+    the timeout to be what decides. Every consumer of one Redis broker sweeps under one shared
+    lock (`unacked_mutex`), which kombu keeps for 5 minutes should its holder die; a process
+    killed while sweeping (a SIGKILLed worker, the OOM killer) then held up every redelivery,
+    of every consumer of the broker, for 5 minutes. Here the lock lasts as long as a sweep's
+    interval. Two sweeps at once are harmless: each restore is a transaction on the message.
+    """
+    sweep = max(1, min(10, visibility_timeout // 3))
+    return {
+        "visibility_timeout": visibility_timeout,
+        "unacked_restore_interval": sweep,
+        "unacked_restore_throttle": 1,  # every interval really sweeps
+        "unacked_mutex_expire": max(2, sweep),
+    }
+
+
 def connect(broker_url: str) -> Connection:
     """A kombu connection; AMQP publishes wait for the broker's confirm."""
     options: dict[str, Any] = {}

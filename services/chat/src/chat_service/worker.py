@@ -24,6 +24,7 @@ from chat_service.config import settings
 from chat_service.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from chat_service.webhooks import WEBHOOK_QUEUE, sender
 from kit.db import configure_sqlite, is_sqlite, utcnow
+from kit.events import KOMBU_VISIBILITY_SECONDS, redis_consumer_options
 from kit.health import broker_check, serve_health_in_thread, warn_if_forking_pool
 from kit.logging import configure_logging
 from kit.queue_metrics import enqueue_headers
@@ -51,6 +52,9 @@ app.conf.update(
     task_ignore_result=True,
     worker_hijack_root_logger=False,
     broker_connection_retry_on_startup=True,
+    # Redis broker: kombu's visibility timeout, and a short-lived lock on the sweep for jobs
+    # whose worker died (see `redis_consumer_options`)
+    broker_transport_options=redis_consumer_options(KOMBU_VISIBILITY_SECONDS),
 )
 engine = create_engine(
     settings.sync_database_url,

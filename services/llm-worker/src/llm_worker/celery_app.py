@@ -18,6 +18,7 @@ from typing import Any
 
 from celery import Celery, signals
 
+from kit.events import redis_consumer_options
 from kit.health import broker_check, serve_health_in_thread, warn_if_forking_pool
 from kit.logging import configure_logging
 from llm_worker.config import settings
@@ -32,13 +33,8 @@ app.conf.update(
     task_default_queue="llm",
     task_serializer="json",
     accept_content=["json"],
-    # Redis broker: a job whose worker died is handed out again after the visibility timeout;
-    # sweep for such jobs often enough for that timeout to be what decides.
-    broker_transport_options={
-        "visibility_timeout": settings.task_visibility_timeout,
-        "unacked_restore_interval": max(1, min(10, settings.task_visibility_timeout // 3)),
-        "unacked_restore_throttle": 1,
-    },
+    # Redis broker: a job whose worker died is handed out again after the visibility timeout
+    broker_transport_options=redis_consumer_options(settings.task_visibility_timeout),
     broker_connection_retry_on_startup=True,
     worker_hijack_root_logger=False,
     task_ignore_result=True,

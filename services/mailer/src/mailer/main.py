@@ -16,6 +16,7 @@ from http.server import ThreadingHTTPServer
 from pydantic import ValidationError
 
 from kit.consumer import EventConsumer
+from kit.events import redis_consumer_options
 from kit.health import serve_health_in_thread
 from kit.logging import configure_logging
 from kit.redis_clients import async_redis, sync_redis
@@ -58,7 +59,7 @@ class Mailer:
     async def start(self) -> None:
         s = self.settings
         options = (
-            {"visibility_timeout": s.visibility_timeout_seconds} if s.uses_redis_broker else {}
+            redis_consumer_options(s.visibility_timeout_seconds) if s.uses_redis_broker else {}
         )
         self.consumer = EventConsumer(
             s.broker_url,
