@@ -6,18 +6,33 @@ import random
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import pytest
 from redis import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from kit import answers
 from kit.redis_clients import sync_redis
 from kit.testing.waiting import wait_until
-from llm_worker.inflight import InFlight
+from llm_worker.inflight import Generation, InFlight
 from parley.redis_server import RedisServer
+
+
+@pytest.fixture
+def redis(redis_server: RedisServer) -> Iterator[Redis]:
+    client = sync_redis(redis_server.url)
+    yield client
+    client.close()
+
+
+def begin(inflight: InFlight) -> Generation:
+    """A new answer's generation, its lease taken."""
+    generation = inflight.acquire(uuid.uuid4())
+    assert generation is not None
+    return generation
 
 
 def stream_text(redis: Redis, key: str) -> str:
@@ -54,19 +69,15 @@ def slow_round_trips(redis: Redis) -> None:
     around_pipelines(redis, slow)
 
 
-def test_deltas_reach_the_stream_in_order_while_the_writer_thread_flushes(
-    redis_server: RedisServer,
-) -> None:
+def test_deltas_reach_the_stream_in_order_while_the_writer_thread_flushes(redis: Redis) -> None:
     # The writer thread flushes pending deltas for all answers each tick, while each answer's
     # own thread flushes what is left when it ends: the two must never swap their texts.
-    redis = sync_redis(redis_server.url)
     slow_round_trips(redis)  # widen the moment between taking pending deltas and writing them
     inflight = InFlight(redis)
     expected: dict[str, str] = {}
 
     def answer() -> None:
-        generation = inflight.acquire(uuid.uuid4())
-        assert generation is not None
+        generation = begin(inflight)
         tokens = [f" t{i}" for i in range(60)]
         expected[generation.key] = "".join(tokens)
         for token in tokens:
@@ -74,16 +85,13 @@ def test_deltas_reach_the_stream_in_order_while_the_writer_thread_flushes(
             time.sleep(random.uniform(0, 0.015))
         inflight.release(generation)
 
-    try:
-        threads = [threading.Thread(target=answer) for _ in range(60)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(60)
-        assert len(expected) == 60
-        assert {key: stream_text(redis, key) for key in expected} == expected
-    finally:
-        redis.close()
+    threads = [threading.Thread(target=answer) for _ in range(60)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert len(expected) == 60
+    assert {key: stream_text(redis, key) for key in expected} == expected
 
 
 def test_deltas_written_while_redis_is_away_reach_the_stream_when_it_is_back(
@@ -93,8 +101,7 @@ def test_deltas_written_while_redis_is_away_reach_the_stream_when_it_is_back(
     redis = sync_redis(server.url)
     inflight = InFlight(redis)
     try:
-        generation = inflight.acquire(uuid.uuid4())
-        assert generation is not None
+        generation = begin(inflight)
         tokens = [f" t{i}" for i in range(30)]
         for token in tokens[:10]:
             inflight.delta(generation, token)
@@ -138,90 +145,68 @@ def lose_replies(redis: Redis, count: int) -> list[int]:
     return lost
 
 
-def test_a_write_whose_reply_was_lost_is_not_shown_twice(redis_server: RedisServer) -> None:
+def test_a_write_whose_reply_was_lost_is_not_shown_twice(redis: Redis) -> None:
     # Sent again after a lost reply, deltas that did reach the stream must not appear twice
     # (a reader would show "Hello Hello world"), nor may any be missing.
-    redis = sync_redis(redis_server.url)
     inflight = InFlight(redis)
-    try:
-        generation = inflight.acquire(uuid.uuid4())
-        assert generation is not None
-        inflight.delta(generation, "first")  # also loads the script: not a lost write
-        lost = lose_replies(redis, 3)
-        tokens = [f" t{i}" for i in range(20)]
-        for token in tokens:
-            inflight.delta(generation, token)
-            time.sleep(0.01)
-        inflight.release(generation)
-        assert len(lost) == 3
-        assert stream_text(redis, generation.key) == "first" + "".join(tokens)
-    finally:
-        redis.close()
+    generation = begin(inflight)
+    inflight.delta(generation, "first")  # also loads the script: not a lost write
+    lost = lose_replies(redis, 3)
+    tokens = [f" t{i}" for i in range(20)]
+    for token in tokens:
+        inflight.delta(generation, token)
+        time.sleep(0.01)
+    inflight.release(generation)
+    assert len(lost) == 3
+    assert stream_text(redis, generation.key) == "first" + "".join(tokens)
 
 
-def test_the_first_delta_whose_reply_was_lost_is_not_shown_twice(
-    redis_server: RedisServer,
-) -> None:
-    redis = sync_redis(redis_server.url)
+def test_the_first_delta_whose_reply_was_lost_is_not_shown_twice(redis: Redis) -> None:
     redis.script_flush()  # the script is loaded on the way, as on a fresh Redis
     inflight = InFlight(redis)
-    try:
-        generation = inflight.acquire(uuid.uuid4())
-        assert generation is not None
-        lost = lose_replies(redis, 1)
-        inflight.delta(generation, "Hello")
-        inflight.delta(generation, " world")
-        inflight.release(generation)
-        assert lost == [1]
-        assert stream_text(redis, generation.key) == "Hello world"
-    finally:
-        redis.close()
+    generation = begin(inflight)
+    lost = lose_replies(redis, 1)
+    inflight.delta(generation, "Hello")
+    inflight.delta(generation, " world")
+    inflight.release(generation)
+    assert lost == [1]
+    assert stream_text(redis, generation.key) == "Hello world"
 
 
 def test_a_copy_whose_lease_passed_to_another_stops_and_leaves_the_other_alone(
-    redis_server: RedisServer,
+    redis: Redis,
 ) -> None:
     # This copy stalled past its lease and another copy of the job took it: at the next
     # heartbeat this one stops (its upstream request closed), writes nothing more to the
     # stream the other now owns, and does not delete the other's lease when it ends.
-    redis = sync_redis(redis_server.url)
     inflight = InFlight(redis)
-    try:
-        generation = inflight.acquire(uuid.uuid4())
-        assert generation is not None
-        closed = threading.Event()
-        generation.on_cancel = closed.set
-        inflight.delta(generation, "mine")
-        lease = answers.lease_key(generation.message_id)
-        redis.set(lease, "the-other-copy", ex=30)
-        redis.xadd(generation.key, answers.encode("reset", {}))
-        wait_until("this copy to stop", lambda: generation.lost, 5)
-        assert closed.is_set()
-        assert generation.cancelled.is_set()
-        inflight.delta(generation, " and more of mine")
-        inflight.release(generation)
-        assert redis.get(lease) == b"the-other-copy"
-        assert stream_text(redis, generation.key) == ""
-    finally:
-        redis.close()
+    generation = begin(inflight)
+    closed = threading.Event()
+    generation.on_cancel = closed.set
+    inflight.delta(generation, "mine")
+    lease = answers.lease_key(generation.message_id)
+    redis.set(lease, "the-other-copy", ex=30)
+    redis.xadd(generation.key, answers.encode("reset", {}))
+    wait_until("this copy to stop", lambda: generation.lost, 5)
+    assert closed.is_set()
+    assert generation.cancelled.is_set()
+    inflight.delta(generation, " and more of mine")
+    inflight.release(generation)
+    assert redis.get(lease) == b"the-other-copy"
+    assert stream_text(redis, generation.key) == ""
 
 
-def test_a_lease_gone_from_redis_is_taken_again_by_its_holder(redis_server: RedisServer) -> None:
+def test_a_lease_gone_from_redis_is_taken_again_by_its_holder(redis: Redis) -> None:
     # Redis restarted without its data: the lease is gone, no other copy holds it, and the
     # copy still generating takes it again rather than leave the job open to a second copy.
-    redis = sync_redis(redis_server.url)
     inflight = InFlight(redis)
-    try:
-        generation = inflight.acquire(uuid.uuid4())
-        assert generation is not None
-        lease = answers.lease_key(generation.message_id)
-        redis.delete(lease)
-        redis.script_flush()
-        wait_until("the lease to be taken again", lambda: redis.get(lease), 5)
-        assert redis.get(lease) == generation.lease_token.encode()
-        assert not generation.lost
-        assert not generation.cancelled.is_set()
-        inflight.release(generation)
-        assert redis.get(lease) is None
-    finally:
-        redis.close()
+    generation = begin(inflight)
+    lease = answers.lease_key(generation.message_id)
+    redis.delete(lease)
+    redis.script_flush()
+    wait_until("the lease to be taken again", lambda: redis.get(lease), 5)
+    assert redis.get(lease) == generation.lease_token.encode()
+    assert not generation.lost
+    assert not generation.cancelled.is_set()
+    inflight.release(generation)
+    assert redis.get(lease) is None
