@@ -223,6 +223,35 @@ class TestRefusedTokens:
     async def test_no_kid(self, key: Ed25519PrivateKey, verifier: JWKSVerifier) -> None:
         await refused(verifier, pyjwt.encode(claims_of(token(key)), key, algorithm="EdDSA"))
 
+    @pytest.mark.parametrize("exp", [10**12, 2**53, 10**30])
+    async def test_exp_beyond_any_date(
+        self, key: Ed25519PrivateKey, verifier: JWKSVerifier, exp: int
+    ) -> None:
+        claims = claims_of(token(key))
+        claims["exp"] = exp
+        error = await refused(verifier, resign(key, claims))
+        assert error.code == "invalid_token"
+
+    @pytest.mark.parametrize("suffix", ["=", "==", "\n"])
+    async def test_only_the_exact_issued_string(
+        self, key: Ed25519PrivateKey, verifier: JWKSVerifier, suffix: str
+    ) -> None:
+        raw = token(key)
+        await verifier.verify(raw)
+        await refused(verifier, raw + suffix)
+
+    async def test_signature_with_stray_low_bits(
+        self, key: Ed25519PrivateKey, verifier: JWKSVerifier
+    ) -> None:
+        raw = token(key)
+        head, body, signature = raw.split(".")
+        # 64 bytes encode to 86 characters: the last one carries 4 unused low bits
+        alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+        last = alphabet.index(signature[-1])
+        twin = signature[:-1] + alphabet[last ^ 1]
+        assert base64.urlsafe_b64decode(twin + "==") == base64.urlsafe_b64decode(signature + "==")
+        await refused(verifier, f"{head}.{body}.{twin}")
+
     @pytest.mark.parametrize("raw", ["", "not-a-token", "a.b.c", "a.b"])
     async def test_malformed(self, verifier: JWKSVerifier, raw: str) -> None:
         await refused(verifier, raw)

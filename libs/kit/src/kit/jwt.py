@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import re
 import hashlib
 import json
 import time
@@ -207,6 +208,8 @@ class JWKSVerifier:
         return claims
 
     async def _verify(self, token: str) -> AccessClaims:
+        if not is_canonical(token):
+            raise InvalidToken("The token is malformed.")
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError:
@@ -229,7 +232,7 @@ class JWKSVerifier:
             )
         except jwt.ExpiredSignatureError:
             raise InvalidToken("The token has expired.", code="token_expired") from None
-        except jwt.PyJWTError:
+        except (jwt.PyJWTError, OverflowError, ValueError):
             raise InvalidToken("The token is invalid.") from None
         if claims.get("typ") != ACCESS_TYPE:
             raise InvalidToken("The token is not an access token.")
@@ -244,8 +247,33 @@ class JWKSVerifier:
                 expires_at=datetime.fromtimestamp(claims["exp"], UTC),
                 token_id=str(claims["jti"]),
             )
-        except (ValueError, TypeError):
+        except (ValueError, TypeError, OverflowError, OSError):
+            # an `exp` beyond datetime's range (year 9999) is as invalid as a malformed one
             raise InvalidToken("The token is invalid.") from None
+
+
+def is_canonical(token: str) -> bool:
+    """True if every segment is unpadded base64url that decodes and re-encodes to itself.
+
+    Decoders forgive padding and stray low bits, so `token + "=="` would verify like the
+    token; only the exact string that was issued is accepted.
+    """
+    segments = token.split(".")
+    if len(segments) != 3:
+        return False
+    for segment in segments:
+        if not _SEGMENT.fullmatch(segment):
+            return False
+        try:
+            raw = base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
+        except ValueError:
+            return False
+        if _b64url(raw) != segment:
+            return False
+    return True
+
+
+_SEGMENT = re.compile(r"[A-Za-z0-9_-]+")
 
 
 def bearer_token(authorization: str | None) -> str:

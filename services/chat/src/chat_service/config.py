@@ -28,6 +28,8 @@ class Settings(KitSettings):
     webhook_retry_scale: float = Field(1.0, alias="PARLEY_WEBHOOK_RETRY_SCALE")
     webhook_timeout: float = Field(10.0, alias="PARLEY_WEBHOOK_TIMEOUT")
     webhook_max_per_user: int = Field(10, alias="PARLEY_WEBHOOK_MAX_PER_USER")
+    # ports below 1024 other than 80 and 443 that webhooks may still use ("8,25", rarely needed)
+    webhook_extra_ports_setting: str = Field("", alias="PARLEY_WEBHOOK_EXTRA_PORTS")
     worker_metrics_host: str = Field("127.0.0.1", alias="CHAT_WORKER_METRICS_HOST")
     worker_metrics_port: int = Field(8008, alias="CHAT_WORKER_METRICS_PORT")
     reaper_interval_seconds: float = Field(30.0, alias="PARLEY_REAPER_INTERVAL")
@@ -54,6 +56,12 @@ class Settings(KitSettings):
     def context_tokens(self, model: str) -> int:
         return parse_context_sizes(self.model_context_setting).get(
             model, self.default_context_tokens
+        )
+
+    @property
+    def webhook_extra_ports(self) -> frozenset[int]:
+        return frozenset(
+            int(p) for p in self.webhook_extra_ports_setting.split(",") if p.strip().isdigit()
         )
 
     @property

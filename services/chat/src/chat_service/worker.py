@@ -107,6 +107,7 @@ def deliver(delivery_id: str, attempt: int) -> str:
         payload,
         timeout=settings.webhook_timeout,
         allow_private=settings.webhook_allow_private,
+        extra_ports=settings.webhook_extra_ports,
     )
 
     with Session(engine) as session:

@@ -32,7 +32,14 @@ def _retry_after(response: httpx.Response) -> float | None:
 
 
 def post(
-    url: str, secret: str, delivery_id: str, payload: bytes, *, timeout: float, allow_private: bool
+    url: str,
+    secret: str,
+    delivery_id: str,
+    payload: bytes,
+    *,
+    timeout: float,
+    allow_private: bool,
+    extra_ports: frozenset[int] = frozenset(),
 ) -> Result:
     started = time.monotonic()
 
@@ -42,8 +49,8 @@ def post(
         return Result(status, error, retry_after, body, int((time.monotonic() - started) * 1000))
 
     try:
-        scheme, host, _ = addresses.split(url)
-        address = addresses.resolve(url, allow_private=allow_private)[0]
+        scheme, host, _ = addresses.split(url, extra_ports)
+        address = addresses.resolve(url, allow_private=allow_private, extra_ports=extra_ports)[0]
     except addresses.AddressRefused as exc:
         return done(None, str(exc))
     timestamp = int(time.time())

@@ -55,7 +55,9 @@ async def create(
 ) -> WebhookCreated:
     try:
         await addresses.resolve_async(
-            data.url, allow_private=runtime.settings.webhook_allow_private
+            data.url,
+            allow_private=runtime.settings.webhook_allow_private,
+            extra_ports=runtime.settings.webhook_extra_ports,
         )
     except addresses.AddressRefused as exc:
         raise FieldErrors({"url": [str(exc)]}, code="webhook_url_refused") from None
