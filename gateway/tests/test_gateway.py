@@ -1,15 +1,20 @@
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from pydantic import ValidationError
 
+from gateway import web
 from gateway.config import Settings
 from gateway.main import build_app
 from kit.testing.servers import free_port
+
+from .conftest import Gw
 
 CSRF = {"X-Parley-CSRF": "1"}
 COOKIE = "__Secure-parley_refresh"
@@ -111,6 +116,51 @@ class TestRouting:
             response = await gateway.post(path, json={})
             assert response.status_code in (404, 405), path
         assert "parley_http_requests_total" not in (await gateway.get("/metrics")).text
+
+    @pytest.mark.parametrize(
+        "path",
+        [
+            "/internal/messages/x/answer",
+            "/metrics",
+            "/metrics/",
+            "/v1/models",
+            "/.well-known/other",
+            "/assets/missing-abc123.js",
+            "/dev/anything",
+        ],
+    )
+    async def test_reserved_prefixes_are_404_not_the_app(
+        self, gateway: httpx.AsyncClient, path: str, tmp_path: Path
+    ) -> None:
+        (tmp_path / "index.html").write_text("<!doctype html><p>the app</p>")
+        (tmp_path / "assets").mkdir()
+        (tmp_path / "assets" / "app-1.js").write_text("console.log(1)")
+        assert web.serve(tmp_path, "/dialogs/123") is not None  # app routes still get the app
+        assert web.serve(tmp_path, "/assets/app-1.js") is not None
+        assert web.serve(tmp_path, path) is None
+        response = await gateway.get(path)
+        assert response.status_code == 404
+        assert "text/html" not in response.headers["content-type"]
+
+    async def test_authenticated_answers_are_not_stored(self, gw: Gw) -> None:
+        user = await gw.register()
+        created = await gw.client.post("/api/dialogs", json={"name": "x"}, headers=user["auth"])
+        dialog_id = created.json()["id"]
+        for path in (
+            "/api/dialogs",
+            f"/api/dialogs/{dialog_id}",
+            f"/api/dialogs/{dialog_id}/messages",
+            "/api/models",
+            "/api/webhooks",
+            "/api/users/me",
+        ):
+            response = await gw.client.get(path, headers=user["auth"])
+            assert response.status_code == 200, path
+            assert response.headers["cache-control"] == "no-store", path
+        assert created.headers["cache-control"] == "no-store"
+        refused = await gw.client.get(f"/api/dialogs/{uuid.uuid4()}", headers=user["auth"])
+        assert refused.status_code == 404
+        assert refused.headers["cache-control"] == "no-store"
 
     async def test_unknown_api_route_is_problem_404(self, gateway: httpx.AsyncClient) -> None:
         response = await gateway.get("/api/nothing-here")

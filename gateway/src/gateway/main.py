@@ -140,7 +140,10 @@ def build_app(config: Settings = settings, *, serve_metrics: bool = True) -> Fas
 
     @app.get("/{path:path}", include_in_schema=False)
     async def web_ui(path: str) -> Response:
-        return web.serve(config.web_dir, path)
+        response = web.serve(config.web_dir, path)
+        if response is None:
+            raise NotFound()
+        return response
 
     return app
 
@@ -189,6 +192,22 @@ async def forward(request: Request, config: Settings) -> Response:
         except BaseException:
             response.close()
             raise
+    result = await _answer(request, path, response, config, body_transport=body_transport)
+    if not upstream.public:
+        # what a signed-in caller receives is theirs alone: no browser or proxy may keep it
+        result.headers["cache-control"] = "no-store"
+    return result
+
+
+async def _answer(
+    request: Request,
+    path: str,
+    response: aiohttp.ClientResponse,
+    config: Settings,
+    *,
+    body_transport: bool,
+) -> Response:
+    """The upstream's answer, with the refresh cookie set or cleared where the path says so."""
     if body_transport:
         return await proxy.respond(response)
     if path in routes.TOKEN_ISSUERS and response.ok:
