@@ -83,6 +83,32 @@ class TestRegister:
         assert response.status_code == 422
         assert set(response.json()["errors"]) == {"email", "username", "password"}
 
+    async def test_nul_characters_are_a_field_error(
+        self, api: Any, auth_client: httpx.AsyncClient, new_account: Callable[[], dict[str, str]]
+    ) -> None:
+        for field, value in (("username", "ad\x00a"), ("email", "a\x00@example.com")):
+            response = await auth_client.post(
+                "/api/auth/register", json={**new_account(), field: value}
+            )
+            assert response.status_code == 422, response.text
+            assert field in response.json()["errors"]
+        registered = await api.register()
+        for body, field in (
+            ({"first_name": "A\x00"}, "first_name"),
+            ({"last_name": "\x00"}, "last_name"),
+        ):
+            patched = await auth_client.patch(
+                "/api/users/me/profile", json=body, headers=registered["auth"]
+            )
+            assert patched.status_code == 422, patched.text
+            assert field in patched.json()["errors"]
+        renamed = await auth_client.patch(
+            "/api/users/me", json={"username": "x\x00"}, headers=registered["auth"]
+        )
+        assert renamed.status_code == 422
+        me = (await auth_client.get("/api/users/me", headers=registered["auth"])).json()
+        assert me["username"] == registered["account"]["username"]
+
     async def test_password_length_limits_without_truncation(
         self, api: Any, auth_client: httpx.AsyncClient, new_account: Callable[[], dict[str, str]]
     ) -> None:

@@ -82,7 +82,7 @@ class TestWebhookRegistration:
     ) -> None:
         headers = user()
         for url in (
-            "http://127.0.0.1:9/hook",
+            "http://127.0.0.1:9999/hook",
             "http://localhost/hook",
             "http://10.1.2.3/x",
             "http://169.254.169.254/latest",
@@ -99,7 +99,7 @@ class TestWebhookRegistration:
         from chat_service.webhooks import sender
 
         result = sender.post(
-            "http://127.0.0.1:9/hook",
+            "http://127.0.0.1:9999/hook",
             "whsec_" + "A" * 32,
             "msg_1",
             b"{}",
@@ -130,3 +130,49 @@ class TestModelCatalog:
                 assert await catalog.check("alpha") == "alpha"
                 server.behaviour.models = ["gamma"]
                 assert await catalog.ids() == ["alpha", "beta"]  # cached for a minute
+
+
+class TestNulCharacters:
+    """PostgreSQL's text cannot hold NUL: both backends refuse it the same way, with a 422."""
+
+    async def test_refused_in_every_text_field(
+        self, chat_client: httpx.AsyncClient, user: Headers
+    ) -> None:
+        headers = user()
+        dialog = (await chat_client.post("/api/dialogs", json={}, headers=headers)).json()
+        cases = [
+            ("post", "/api/dialogs", {"name": "a\x00b"}, "name"),
+            ("post", "/api/dialogs", {"message_text": "hi\x00"}, "message_text"),
+            ("patch", f"/api/dialogs/{dialog['id']}", {"name": "\x00"}, "name"),
+            (
+                "post",
+                f"/api/dialogs/{dialog['id']}/messages",
+                {"message_text": "a\x00"},
+                "message_text",
+            ),
+            (
+                "post",
+                f"/api/dialogs/{dialog['id']}/messages",
+                {"message_text": "a", "model": "m\x00"},
+                "model",
+            ),
+        ]
+        for method, path, body, field in cases:
+            response = await chat_client.request(method, path, json=body, headers=headers)
+            assert response.status_code == 422, (path, body, response.text)
+            assert response.json()["errors"][field] == ["NUL characters are not allowed."]
+        for params, field in (({"q": "a\x00"}, "q"), ({"cursor": "\x00"}, "cursor")):
+            listed = await chat_client.get("/api/dialogs", params=params, headers=headers)
+            assert listed.status_code == 422, listed.text
+            assert field in listed.json()["errors"]
+        page = await chat_client.get(
+            f"/api/dialogs/{dialog['id']}/messages", params={"before": "\x00"}, headers=headers
+        )
+        assert page.status_code == 422
+        # nothing half-written: the dialog has no message and its name is unchanged
+        stored = (await chat_client.get(f"/api/dialogs/{dialog['id']}", headers=headers)).json()
+        assert stored["name"] == dialog["name"]
+        messages = await chat_client.get(f"/api/dialogs/{dialog['id']}/messages", headers=headers)
+        assert messages.json()["data"] == []
+        all_dialogs = (await chat_client.get("/api/dialogs", headers=headers)).json()["data"]
+        assert [d["id"] for d in all_dialogs] == [dialog["id"]]

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import re
 import hashlib
 import json
+import re
 import time
 import uuid
 from collections.abc import Awaitable, Callable

@@ -8,6 +8,7 @@ from typing import Annotated
 from pydantic import AfterValidator, BaseModel, EmailStr, Field
 
 from auth_service.passwords import is_common
+from kit.schemas import Input
 
 USERNAME = re.compile(r"^[A-Za-z0-9_.-]+$")
 
@@ -38,40 +39,40 @@ GivenPassword = Annotated[str, Field(min_length=1, max_length=1024)]
 OpaqueToken = Annotated[str, Field(min_length=1, max_length=200)]
 
 
-class RegisterIn(BaseModel):
+class RegisterIn(Input):
     email: Email
     username: Username
     password: NewPassword
 
 
-class LoginIn(BaseModel):
+class LoginIn(Input):
     email: Email
     password: GivenPassword
 
 
-class TokenIn(BaseModel):
+class TokenIn(Input):
     token: OpaqueToken
 
 
-class EmailIn(BaseModel):
+class EmailIn(Input):
     email: Email
 
 
-class PasswordResetIn(BaseModel):
+class PasswordResetIn(Input):
     token: OpaqueToken
     password: NewPassword
 
 
-class PasswordChangeIn(BaseModel):
+class PasswordChangeIn(Input):
     current_password: GivenPassword
     new_password: NewPassword
 
 
-class PasswordIn(BaseModel):
+class PasswordIn(Input):
     password: GivenPassword
 
 
-class UserUpdate(BaseModel):
+class UserUpdate(Input):
     username: Username | None = None
 
 

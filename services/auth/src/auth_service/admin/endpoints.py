@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query
 from auth_service.admin import service
 from auth_service.admin.schemas import AdminUser, AdminUserPage, AdminUserUpdate
 from auth_service.dependencies import RuntimeDep, SessionDep, StaffUser
+from kit.schemas import QueryText
 
 router = APIRouter(responses={403: {"description": "Staff only"}})
 
@@ -18,9 +19,9 @@ async def list_users(
     runtime: RuntimeDep,
     session: SessionDep,
     q: Annotated[
-        str | None, Query(max_length=254, description="Part of an email or username")
+        QueryText | None, Query(max_length=254, description="Part of an email or username")
     ] = None,
-    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    cursor: Annotated[QueryText | None, Query(max_length=200)] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
 ) -> AdminUserPage:
     """Users, newest first, with an optional search; page on with `next_cursor`."""

@@ -5,6 +5,7 @@ from datetime import datetime
 from pydantic import BaseModel
 
 from auth_service.accounts.schemas import UserPublic
+from kit.schemas import Input
 
 
 class AdminUser(UserPublic):
@@ -17,6 +18,6 @@ class AdminUserPage(BaseModel):
     next_cursor: str | None
 
 
-class AdminUserUpdate(BaseModel):
+class AdminUserUpdate(Input):
     is_active: bool | None = None
     is_staff: bool | None = None

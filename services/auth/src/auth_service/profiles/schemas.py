@@ -3,7 +3,9 @@ from __future__ import annotations
 import unicodedata
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, Field
+from pydantic import AfterValidator, Field
+
+from kit.schemas import Input
 
 
 def _name(value: str) -> str:
@@ -16,6 +18,6 @@ def _name(value: str) -> str:
 Name = Annotated[str, Field(max_length=32), AfterValidator(_name)]
 
 
-class ProfileUpdate(BaseModel):
+class ProfileUpdate(Input):
     first_name: Name | None = None
     last_name: Name | None = None

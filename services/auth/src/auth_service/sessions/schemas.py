@@ -6,8 +6,10 @@ from typing import Annotated
 
 from pydantic import BaseModel, Field
 
+from kit.schemas import Input
 
-class RefreshIn(BaseModel):
+
+class RefreshIn(Input):
     refresh_token: Annotated[str, Field(min_length=1, max_length=200)]
 
 

@@ -8,17 +8,18 @@ from pydantic import BaseModel, Field
 
 from chat_service.messages.schemas import MessagePublic, MessageText, ModelId
 from chat_service.models import Dialog
+from kit.schemas import Input
 
 DialogName = Annotated[str, Field(min_length=1, max_length=200)]
 
 
-class DialogCreate(BaseModel):
+class DialogCreate(Input):
     name: DialogName | None = None
     model: ModelId | None = None
     message_text: MessageText | None = None
 
 
-class DialogUpdate(BaseModel):
+class DialogUpdate(Input):
     name: DialogName | None = None
     model: ModelId | None = None
 

@@ -19,6 +19,7 @@ from chat_service.messages.schemas import (
     StartOut,
 )
 from chat_service.pagination import decode_cursor, encode_cursor
+from kit.schemas import QueryText
 
 router = APIRouter(tags=["messages"])
 internal = APIRouter(prefix="/internal", dependencies=[Internal], include_in_schema=False)
@@ -29,7 +30,7 @@ async def list_messages(
     dialog_id: uuid.UUID,
     caller: Caller,
     session: SessionDep,
-    before: str | None = None,
+    before: Annotated[QueryText | None, Query(max_length=200)] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
 ) -> MessagePage:
     """A page of a dialog's messages, oldest to newest; `next_cursor` pages further back."""

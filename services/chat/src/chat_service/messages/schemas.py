@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, Field
 
 from chat_service.models import Message
+from kit.schemas import Input
 
 
 def _not_blank(value: str) -> str:
@@ -19,7 +20,7 @@ MessageText = Annotated[str, Field(min_length=1, max_length=32_000), AfterValida
 ModelId = Annotated[str, Field(min_length=1, max_length=100)]
 
 
-class MessageCreate(BaseModel):
+class MessageCreate(Input):
     message_text: MessageText
     model: ModelId | None = None
 
@@ -57,7 +58,7 @@ class StartItem(BaseModel):
     generation: int
 
 
-class StartIn(BaseModel):
+class StartIn(Input):
     """Answers a worker has begun (one call for all it began since its last call)."""
 
     messages: list[StartItem] = Field(min_length=1, max_length=1000)
@@ -70,7 +71,7 @@ class StartOut(BaseModel):
     messages: dict[uuid.UUID, StartOutcome]
 
 
-class AnswerIn(BaseModel):
+class AnswerIn(Input):
     """The worker's final word on one generation of an answer."""
 
     generation: int

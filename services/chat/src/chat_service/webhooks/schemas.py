@@ -6,11 +6,13 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field
 
+from kit.schemas import Input
+
 EventType = Literal["message.completed", "message.failed"]
 ALL_EVENTS: list[EventType] = ["message.completed", "message.failed"]
 
 
-class WebhookCreate(BaseModel):
+class WebhookCreate(Input):
     url: Annotated[str, Field(min_length=1, max_length=2000)]
     events: Annotated[list[EventType], Field(min_length=1)] = Field(
         default_factory=lambda: list(ALL_EVENTS)
