@@ -11,9 +11,10 @@ import httpx
 import jwt
 from fastapi import FastAPI
 
-from auth_service.models import RefreshToken
+from auth_service.models import AuthSession, RefreshToken
 from auth_service.opaque import token_hash
 from gateway.main import build_app
+from kit.db import utcnow
 
 CSRF = {"X-Parley-CSRF": "1"}
 COOKIE = "__Secure-parley_refresh"
@@ -194,3 +195,28 @@ def _account() -> dict[str, str]:
         "username": f"gw_{tag}",
         "password": "correct horse 42",
     }
+
+
+class TestCookieLifetime:
+    async def test_max_age_is_what_is_left_of_the_sign_in(
+        self, gw: Any, visitor: Callable[..., httpx.AsyncClient]
+    ) -> None:
+        async with visitor() as browser:
+            registered = await browser.post("/api/auth/register", json=_account())
+            assert 30 * 24 * 3600 - 60 <= _max_age(registered) <= 30 * 24 * 3600
+            session_id = uuid.UUID(sid(registered.json()["access_token"]))
+            async with gw.db.session() as session:
+                family = await session.get(AuthSession, session_id)
+                assert family is not None
+                family.expires_at = utcnow() + timedelta(days=2)
+                session.add(family)
+            refreshed = await browser.post("/api/auth/refresh", headers=CSRF)
+            assert refreshed.status_code == 200
+            assert 2 * 24 * 3600 - 60 <= _max_age(refreshed) <= 2 * 24 * 3600
+
+
+def _max_age(response: httpx.Response) -> int:
+    cookie = response.headers["set-cookie"]
+    assert cookie.startswith(COOKIE + "=")
+    [value] = [p.split("=", 1)[1] for p in cookie.split("; ") if p.lower().startswith("max-age=")]
+    return int(value)

@@ -26,7 +26,8 @@ class Settings(KitSettings):
     # How soon an unknown `kid` may make the gateway fetch auth's JWKS again.
     jwks_refetch_seconds: float = Field(30.0, alias="PARLEY_JWKS_REFETCH_SECONDS")
     max_json_bytes: int = 1_000_000
-    max_upload_bytes: int = 6_000_000
+    # a 5 MiB avatar and its multipart envelope; auth checks its own limit from Content-Length
+    max_upload_bytes: int = 5 * 1024 * 1024 + 64 * 1024
 
     @field_validator("trusted_proxies_setting")
     @classmethod

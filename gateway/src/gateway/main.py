@@ -235,7 +235,10 @@ async def with_refresh_cookie(upstream: aiohttp.ClientResponse, config: Settings
     token = tokens.move_token_to_cookie(payload)
     response = JSONResponse(payload, status_code=upstream.status)
     if token is not None:
-        tokens.set_refresh_cookie(response, config, token, max_age=30 * 24 * 3600)
+        # the cookie lives as long as its sign-in (session family) can, not 30 days per rotation
+        lifetime = payload.get("refresh_expires_in")
+        max_age = lifetime if isinstance(lifetime, int) else 30 * 24 * 3600
+        tokens.set_refresh_cookie(response, config, token, max_age=max_age)
     return response
 
 

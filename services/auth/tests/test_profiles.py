@@ -3,6 +3,7 @@ from __future__ import annotations
 import io
 import struct
 import zlib
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -230,6 +231,30 @@ class TestAvatar:
         assert list(response.json()["errors"]) == ["file"]
         profile = await auth_client.get("/api/users/me/profile", headers=registered["auth"])
         assert profile.json()["avatar_url"] is None
+
+    async def test_oversized_upload_is_refused_before_its_body_is_read(
+        self, api: Any, auth_client: httpx.AsyncClient
+    ) -> None:
+        registered = await api.register()
+        sent: list[int] = []
+
+        async def body() -> AsyncIterator[bytes]:
+            for _ in range(6):
+                sent.append(1)
+                yield b"\x00" * 1024 * 1024
+
+        response = await auth_client.put(
+            "/api/users/me/avatar",
+            content=body(),
+            headers={
+                **registered["auth"],
+                "content-type": "multipart/form-data; boundary=x",
+                "content-length": str(6 * 1024 * 1024),
+            },
+        )
+        assert response.status_code == 413
+        assert response.json()["code"] == "payload_too_large"
+        assert len(sent) <= 1  # refused from Content-Length, not after reading 6 MB
 
     async def test_missing_file_and_wrong_encoding(
         self, api: Any, auth_client: httpx.AsyncClient

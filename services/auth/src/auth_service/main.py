@@ -91,6 +91,7 @@ def build_app(config: Settings = settings) -> FastAPI:
     app.include_router(accounts_endpoints.router, tags=["accounts"])
     app.include_router(sessions_endpoints.router, tags=["sessions"])
     app.include_router(profiles_endpoints.router, tags=["profiles"])
+    app.add_middleware(profiles_endpoints.UploadLimit, max_file_bytes=config.avatar_max_bytes)
     app.include_router(admin_endpoints.router, tags=["admin"])
 
     @app.get("/.well-known/jwks.json", include_in_schema=False)

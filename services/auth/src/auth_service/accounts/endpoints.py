@@ -26,6 +26,7 @@ from auth_service.profiles.service import profile_of
 from auth_service.ratelimit import account_key
 from auth_service.runtime import Runtime
 from auth_service.sessions.service import Issued
+from kit.db import utcnow
 
 router = APIRouter()
 
@@ -39,6 +40,7 @@ async def token_pair(runtime: Runtime, session: AsyncSession, issued: Issued) ->
         access_token=issued.access_token,
         expires_in=int(runtime.settings.access_lifetime.total_seconds()),
         refresh_token=issued.refresh_token,
+        refresh_expires_in=max(0, int((issued.session_expires_at - utcnow()).total_seconds())),
         user=await public_user(runtime, session, issued.user),
     )
 

@@ -103,4 +103,7 @@ class TokenPair(BaseModel):
     refresh_token: str | None = Field(
         None, description="Only for `Parley-Token-Transport: body`; browsers get a cookie."
     )
+    refresh_expires_in: int = Field(
+        description="Seconds until the sign-in ends for good (the refresh cookie's Max-Age)."
+    )
     user: UserPublic

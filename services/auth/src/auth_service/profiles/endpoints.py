@@ -2,14 +2,16 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, File, Request, UploadFile
+from fastapi import APIRouter, File, UploadFile
 from fastapi.responses import FileResponse
+from starlette.datastructures import Headers
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from auth_service.accounts.schemas import ProfilePublic
 from auth_service.dependencies import CurrentUser, RuntimeDep, SessionDep
 from auth_service.profiles import service
 from auth_service.profiles.schemas import ProfileUpdate
-from kit.errors import AppError, NotFound
+from kit.errors import NotFound, problem
 
 router = APIRouter()
 
@@ -19,22 +21,36 @@ AVATAR_HEADERS = {
     "Content-Security-Policy": "default-src 'none'; sandbox",
     "Cross-Origin-Resource-Policy": "same-site",
 }
-# Room for the 5 MB file and the multipart envelope; the gateway refuses more than 6 MB anyway.
-MAX_UPLOAD_BODY = 6_000_000
+# Room for the multipart envelope around the largest file allowed (its part headers, boundary)
+MULTIPART_ENVELOPE = 64 * 1024
 
 
-class UploadTooLarge(AppError):
-    status_code = 413
-    code = "payload_too_large"
+AVATAR_PATH = "/api/users/me/avatar"
 
 
-async def limited_upload(request: Request) -> None:
-    """Refuse an oversized multipart body before it is parsed (or spooled to disk)."""
-    declared = request.headers.get("content-length")
-    if declared is None or not declared.isdigit() or int(declared) > MAX_UPLOAD_BODY:
-        raise UploadTooLarge(
-            f"Send the image as a multipart body of at most {MAX_UPLOAD_BODY} bytes."
-        )
+class UploadLimit:
+    """Refuse an oversized avatar upload from its Content-Length, before a byte of it is read.
+
+    An ASGI layer, not a dependency: FastAPI parses (and spools) a form body before it runs
+    the route's dependencies, so a check there would come after the upload.
+    """
+
+    def __init__(self, app: ASGIApp, *, max_file_bytes: int) -> None:
+        self.app = app
+        self.limit = max_file_bytes + MULTIPART_ENVELOPE
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"] == AVATAR_PATH and scope["method"] == "PUT":
+            declared = Headers(scope=scope).get("content-length", "")
+            if not declared.isdigit() or int(declared) > self.limit:
+                response = problem(
+                    413,
+                    "payload_too_large",
+                    f"Send the image as a multipart body of at most {self.limit} bytes.",
+                )
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
 
 
 @router.get("/api/users/me/profile", response_model=ProfilePublic)
@@ -56,7 +72,6 @@ async def update_profile(
 @router.put(
     "/api/users/me/avatar",
     response_model=ProfilePublic,
-    dependencies=[Depends(limited_upload)],
     responses={413: {"description": "The file is over 5 MB"}, 422: {"description": "Not an image"}},
 )
 async def put_avatar(

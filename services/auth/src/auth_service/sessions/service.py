@@ -53,6 +53,7 @@ class Issued:
     access_token: str
     refresh_token: str | None
     user: User
+    session_expires_at: datetime  # the family's absolute end: no refresh token outlives it
 
 
 def access_token_for(runtime: Runtime, user: User, session_id: uuid.UUID) -> str:
@@ -88,7 +89,9 @@ async def start_session(
         RefreshToken(token_hash=token_hash(refresh), session_id=auth_session.id, created_at=now)
     )
     await session.flush()
-    return Issued(access_token_for(runtime, user, auth_session.id), refresh, user)
+    return Issued(
+        access_token_for(runtime, user, auth_session.id), refresh, user, auth_session.expires_at
+    )
 
 
 def _expired(runtime: Runtime, auth_session: AuthSession, now: datetime) -> bool:
@@ -116,7 +119,12 @@ async def refresh(
         rotated_at = token.rotated_at or now
         if now - rotated_at <= GRACE and await _is_predecessor(session, token):
             auth_session.last_used_at = now
-            return Issued(access_token_for(runtime, user, auth_session.id), None, user)
+            return Issued(
+                access_token_for(runtime, user, auth_session.id),
+                None,
+                user,
+                auth_session.expires_at,
+            )
         REFRESH_REUSE.inc()
         await revoke_sessions(runtime, session, [auth_session])
         raise InvalidRefreshToken("This sign-in was used elsewhere; sign in again.")
@@ -131,7 +139,9 @@ async def refresh(
         RefreshToken(token_hash=token_hash(fresh), session_id=auth_session.id, created_at=now)
     )
     await session.flush()
-    return Issued(access_token_for(runtime, user, auth_session.id), fresh, user)
+    return Issued(
+        access_token_for(runtime, user, auth_session.id), fresh, user, auth_session.expires_at
+    )
 
 
 async def _claim(session: AsyncSession, token: RefreshToken, now: datetime) -> bool:
