@@ -76,6 +76,27 @@ class TestRegister:
         assert response.json()["code"] == "username_taken"
         assert list(response.json()["errors"]) == ["username"]
 
+    async def test_usernames_are_unique_ignoring_case(
+        self, api: Any, auth_client: httpx.AsyncClient, new_account: Callable[[], dict[str, str]]
+    ) -> None:
+        first = await api.register()
+        shouted = {**new_account(), "username": first["account"]["username"].upper()}
+        response = await auth_client.post("/api/auth/register", json=shouted)
+        assert response.status_code == 422
+        assert response.json()["code"] == "username_taken"
+        other = await api.register()
+        renamed = await auth_client.patch(
+            "/api/users/me", json={"username": shouted["username"]}, headers=other["auth"]
+        )
+        assert renamed.status_code == 422
+        assert renamed.json()["errors"]["username"] == ["This username is taken."]
+        # changing only the case of one's own name is allowed
+        own = await auth_client.patch(
+            "/api/users/me", json={"username": shouted["username"]}, headers=first["auth"]
+        )
+        assert own.status_code == 200, own.text
+        assert own.json()["username"] == shouted["username"]
+
     async def test_bad_fields_are_named(self, auth_client: httpx.AsyncClient) -> None:
         response = await auth_client.post(
             "/api/auth/register", json={"email": "nope", "username": "a b", "password": "short"}

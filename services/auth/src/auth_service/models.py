@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import Column, ForeignKey, String, Uuid
+from sqlalchemy import Column, ForeignKey, Index, String, Uuid, func, text
 from sqlmodel import Field, SQLModel
 
 from kit.db import UTCDateTime, new_id, utcnow
@@ -17,6 +17,10 @@ def _fk(target: str) -> Column[uuid.UUID]:
 
 class User(SQLModel, table=True):
     __tablename__ = "user_account"
+    # `alice` and `ALICE` are one name (migration 0002)
+    __table_args__ = (
+        Index("ix_user_account_username_lower", func.lower(text("username")), unique=True),
+    )
 
     id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
     email: str = Field(sa_column=Column(String(254), unique=True, nullable=False))

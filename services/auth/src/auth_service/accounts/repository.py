@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import uuid
 
-from sqlmodel import col, select, update
+from sqlmodel import col, func, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from auth_service.models import EmailToken, User
@@ -14,7 +14,9 @@ async def user_by_email(session: AsyncSession, email: str) -> User | None:
 
 
 async def user_by_username(session: AsyncSession, username: str) -> User | None:
-    return (await session.exec(select(User).where(User.username == username))).first()
+    """The user with this username, ignoring case (usernames are unique that way)."""
+    lowered = func.lower(col(User.username)) == username.lower()
+    return (await session.exec(select(User).where(lowered))).first()
 
 
 async def email_token(session: AsyncSession, token_hash: str, purpose: str) -> EmailToken | None:
