@@ -390,6 +390,19 @@ class TestProviderFaults:
         assert "400" in message["error"]["message"]
         assert len(model.requests) == 1
 
+    def test_the_providers_own_words_never_reach_the_user(
+        self, stack: Stack, model: ModelServer
+    ) -> None:
+        model.behaviour.fault = "401"
+        api, auth = signed_in(stack)
+        message = wait_ended(api, auth, post(api, auth)["id"])
+        assert message["status"] == "failed"
+        assert message["error"]["code"] == "provider_rejected"
+        assert "administrator" in message["error"]["message"]
+        shown = json.dumps(message)
+        for secret in ("sk-proj", "abc1", "org-", "Secret0rgId42", "platform.openai.com"):
+            assert secret not in shown
+
     def test_answers_reuse_the_connection_to_the_provider(
         self, stack: Stack, model: ModelServer
     ) -> None:

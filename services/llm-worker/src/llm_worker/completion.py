@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import logging
 import random
+import re
 import time
 import uuid
 from concurrent.futures import Future
@@ -100,15 +101,31 @@ def classify(exc: Exception) -> dict[str, Any]:
     if isinstance(exc, openai.APIConnectionError):
         return _error("provider_unreachable", "The model provider cannot be reached.", True)
     if isinstance(exc, openai.APIStatusError):
+        # The provider's own text can carry a masked key, an organisation id or internals: the
+        # user gets our words for the class of error, the log gets the provider's (redacted).
+        log.warning("provider answered %s: %s", exc.status_code, redact(str(exc)))
         if exc.status_code >= 500:
             return _error("provider_error", f"The model provider failed ({exc.status_code}).", True)
-        detail = exc.message if isinstance(exc.message, str) else ""
-        return _error(
-            "provider_rejected",
-            f"The model provider refused the request ({exc.status_code}). {detail}".strip(),
-            False,
-        )
+        return _error("provider_rejected", REJECTED.get(exc.status_code, REJECTED_OTHER), False)
     return _error("generation_failed", "The answer could not be generated.", True)
+
+
+REJECTED = {
+    400: "The model could not accept this request (400).",
+    401: "The model provider refused Parley's credentials (401); tell your administrator.",
+    403: "The model provider refused access to this model (403); tell your administrator.",
+    404: "This model is not available at its provider (404).",
+    413: "The conversation is too long for this model (413).",
+    422: "The model could not accept this request (422).",
+}
+REJECTED_OTHER = "The model provider refused the request."
+# API keys ("sk-…", "sk-proj-…", masked "sk-abc***xyz"), organisation and project ids
+_SECRETS = re.compile(r"\b(sk|pk|rk|org|proj|key)[-_][A-Za-z0-9_*.\-]{4,}", re.IGNORECASE)
+
+
+def redact(text: str) -> str:
+    """Text fit for the log: key-, organisation- and project-like tokens replaced."""
+    return _SECRETS.sub(lambda m: f"{m.group(1)}-[redacted]", text)
 
 
 def _is_quota(exc: openai.APIStatusError) -> bool:
@@ -207,7 +224,7 @@ def run_provider(
                 outcome.cancelled = True
                 return
             outcome.error = classify(exc)
-            log.warning("generation failed: %s", exc)
+            log.warning("generation failed: %s", redact(str(exc)))
             return
         if gen.cancelled.is_set():
             outcome.cancelled = True

@@ -25,7 +25,12 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 DEMO_MODEL = "parley-demo"
-FAULTS = {None, "429", "insufficient_quota", "500", "503", "400", "stall", "drop", "linger"}
+FAULTS = {None, "429", "insufficient_quota", "500", "503", "400", "401", "stall", "drop", "linger"}
+# what OpenAI says to a bad key: the masked key and the organisation must never reach a user
+LEAKY_401 = (
+    "Incorrect API key provided: sk-proj-abc1***************************xyz9. You can find"
+    " your API key at https://platform.openai.com/account/api-keys. (org-Secret0rgId42)"
+)
 
 
 @dataclass
@@ -96,7 +101,7 @@ class ModelServer:
         self.requests.append(body)
         self.client_ports.append(request.client.port if request.client else 0)
         fault = self._fault_now()
-        if fault in ("429", "insufficient_quota", "500", "503", "400"):
+        if fault in ("429", "insufficient_quota", "500", "503", "400", "401"):
             return _error_response(fault, self.behaviour.retry_after)
         text = self.behaviour.reply if self.behaviour.reply is not None else demo_answer(body)
         model = body.get("model", DEMO_MODEL)
@@ -207,9 +212,11 @@ def _error_response(fault: str, retry_after: int | None) -> Response:
         "500": (500, "server_error", "server_error"),
         "503": (503, "overloaded", "server_error"),
         "400": (400, "invalid_request", "invalid_request_error"),
+        "401": (401, "invalid_api_key", "invalid_request_error"),
     }[fault]
     headers = {"Retry-After": str(retry_after)} if retry_after is not None else None
-    error = {"message": f"test server fault {fault}", "type": kind, "code": code, "param": None}
+    text = LEAKY_401 if fault == "401" else f"test server fault {fault}"
+    error = {"message": text, "type": kind, "code": code, "param": None}
     return JSONResponse({"error": error}, status_code=status, headers=headers)
 
 
