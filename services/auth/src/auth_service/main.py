@@ -18,7 +18,7 @@ from auth_service.keys import KeyRing
 from auth_service.passwords import Passwords, common_passwords
 from auth_service.profiles import endpoints as profiles_endpoints
 from auth_service.profiles.storage import AvatarStore
-from auth_service.ratelimit import AuthLimits, LoginThrottle, RateLimiter
+from auth_service.ratelimit import AuthLimits, LoginThrottle
 from auth_service.runtime import Runtime
 from auth_service.sessions import endpoints as sessions_endpoints
 from kit import events
@@ -28,6 +28,7 @@ from kit.jwt import JWKSVerifier
 from kit.logging import configure_logging
 from kit.migrations import upgrade_async
 from kit.outbox import OutboxRelay
+from kit.ratelimit import RateLimiter
 from kit.redis_clients import async_redis
 
 MIGRATIONS = Path(__file__).parent / "migrations"

@@ -1,10 +1,9 @@
-"""Rate limits kept in Redis, shared by every auth process.
+"""Auth's limits, kept in Redis and shared by every auth process.
 
 Two kinds:
 
-- `RateLimiter.hit`: a fixed-window counter per (limit, key), e.g. logins per client IP or reset
-  mails per account. Each call counts; past the limit the caller gets 429 with `Retry-After`
-  (the seconds until the window ends).
+- `AuthLimits`: per-key rates for kit's one limiter (`kit.ratelimit`), e.g. logins per client IP
+  or reset mails per account; past the limit the caller gets 429 with `Retry-After`.
 - `LoginThrottle`: failed password checks per account. The first `free` failures cost nothing;
   each further one locks the account for an exponentially growing delay (1 s, 2 s, 4 s, ... up to a
   cap), and at most `limit` failures are accepted per window. A success clears both.
@@ -20,27 +19,16 @@ import hashlib
 import math
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from auth_service.config import Settings
-from kit.errors import ServiceUnavailable, TooManyRequests
+from kit.errors import ServiceUnavailable
+from kit.ratelimit import PREFIX, Limit, RateLimited
 
-PREFIX = "parley:rl:"
 T = TypeVar("T")
-
-# INCR the counter, start its window on the first hit; answer (count, milliseconds left).
-_HIT = """
-local count = redis.call('INCR', KEYS[1])
-local ttl = redis.call('PTTL', KEYS[1])
-if ttl < 0 then
-  redis.call('PEXPIRE', KEYS[1], ARGV[1])
-  ttl = tonumber(ARGV[1])
-end
-return {count, ttl}
-"""
 
 # Locked (answer the lock's ms left), or over the failure cap (answer the window's ms left), or 0.
 _CHECK = """
@@ -65,18 +53,6 @@ if count > free then
 end
 return count
 """
-
-
-class RateLimited(TooManyRequests):
-    code = "rate_limited"
-
-
-@dataclass(frozen=True)
-class Limit:
-    name: str
-    limit: int
-    window_seconds: int
-    message: str = "Too many attempts; try again later."
 
 
 @dataclass(frozen=True)
@@ -130,26 +106,6 @@ async def _redis(call: Callable[[], Awaitable[T]]) -> T:
         return await call()
     except RedisError as exc:
         raise ServiceUnavailable("Sign-in is unavailable right now; try again shortly.") from exc
-
-
-class RateLimiter:
-    def __init__(self, redis: Redis, prefix: str = PREFIX) -> None:
-        self.redis = redis
-        self.prefix = prefix
-        self._hit = redis.register_script(_HIT)
-
-    async def hit(self, limit: Limit, key: str, *, enforce: bool = True) -> bool:
-        """Count one event; True while within the limit. Over it: 429, or False if not `enforce`."""
-        redis_key = f"{self.prefix}{limit.name}:{key or 'unknown'}"
-        result: list[Any] = await _redis(
-            lambda: self._hit(keys=[redis_key], args=[limit.window_seconds * 1000])
-        )
-        count, ttl = int(result[0]), int(result[1])
-        if count <= limit.limit:
-            return True
-        if enforce:
-            raise RateLimited(limit.message, retry_after=_seconds(ttl))
-        return False
 
 
 class LoginThrottle:

@@ -11,10 +11,11 @@ from auth_service.config import Settings
 from auth_service.keys import KeyRing
 from auth_service.passwords import Passwords
 from auth_service.profiles.storage import AvatarStore
-from auth_service.ratelimit import AuthLimits, LoginThrottle, RateLimiter
+from auth_service.ratelimit import AuthLimits, LoginThrottle
 from kit.db import Database
 from kit.jwt import JWKSVerifier
 from kit.outbox import OutboxRelay
+from kit.ratelimit import RateLimiter
 
 
 @dataclass

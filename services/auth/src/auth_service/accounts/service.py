@@ -29,12 +29,13 @@ from auth_service.models import EmailToken, Profile, User
 from auth_service.opaque import new_token, token_hash
 from auth_service.passwords import Passwords, check_password
 from auth_service.profiles.service import profile_public
-from auth_service.ratelimit import RateLimited, account_key
+from auth_service.ratelimit import account_key
 from auth_service.runtime import Runtime
 from auth_service.sessions import service as sessions
 from kit.db import after_commit, utcnow
 from kit.errors import AppError, FieldErrors, Unauthorized
 from kit.outbox import add_event
+from kit.ratelimit import RateLimited
 
 log = logging.getLogger(__name__)
 LOGINS = Counter("parley_auth_logins_total", "Login attempts by result.", ["result"])
