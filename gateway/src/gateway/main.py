@@ -100,7 +100,7 @@ def build_app(config: Settings = settings, *, serve_metrics: bool = True) -> Fas
                 "Parley-Token-Transport",
                 "X-Request-ID",
             ],
-            expose_headers=["Retry-After", "X-Request-ID"],
+            expose_headers=["Retry-After", "X-Request-ID", "RateLimit", "RateLimit-Policy"],
             max_age=600,
         )
     app.add_middleware(

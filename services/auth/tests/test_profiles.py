@@ -12,6 +12,8 @@ from PIL import Image
 
 from auth_service.profiles import images
 
+from .conftest import Api
+
 
 def picture(fmt: str, size: tuple[int, int] = (300, 200), **save: Any) -> bytes:
     """Left half red, right half blue, so orientation can be checked after processing."""
@@ -255,6 +257,23 @@ class TestAvatar:
         assert response.status_code == 413
         assert response.json()["code"] == "payload_too_large"
         assert len(sent) <= 1  # refused from Content-Length, not after reading 6 MB
+
+    async def test_uploads_are_limited_per_user(self, auth_variant: Any) -> None:
+        async with auth_variant(avatar_uploads_per_hour=2) as client:
+            api = Api(client)
+            registered = await api.register()
+            statuses = []
+            for _ in range(3):
+                response = await client.put(
+                    "/api/users/me/avatar",
+                    files={"file": ("a.png", picture("PNG"), "image/png")},
+                    headers=registered["auth"],
+                )
+                statuses.append(response.status_code)
+            assert statuses == [200, 200, 429]
+            assert response.json()["code"] == "rate_limited"
+            assert int(response.headers["retry-after"]) > 1000  # one more every 30 minutes
+            assert response.headers["ratelimit-policy"] == '"avatars";q=2;w=3600'
 
     async def test_missing_file_and_wrong_encoding(
         self, api: Any, auth_client: httpx.AsyncClient

@@ -21,6 +21,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from kit.errors import ServiceUnavailable, TooManyRequests
+from kit.settings import KitSettings
 
 PREFIX = "parley:rl:"
 
@@ -114,3 +115,32 @@ class RateLimiter:
                 limit.message, retry_after=decision.retry_after, headers=decision.headers
             )
         return decision
+
+
+def write_limits(s: KitSettings) -> dict[str, Limit]:
+    """The per-user limits on costly writes (paid model calls, outgoing requests, image work)."""
+    limits = [
+        Limit(
+            "messages",
+            s.messages_per_minute,
+            60,
+            "You are sending messages too fast; wait a moment.",
+        ),
+        Limit(
+            "regenerations",
+            s.regenerations_per_minute,
+            60,
+            "Too many regenerated answers; wait a moment.",
+        ),
+        Limit("dialogs", s.dialogs_per_minute, 60, "Too many new dialogs; wait a moment."),
+        Limit(
+            "webhook-tests",
+            s.webhook_tests_per_minute,
+            60,
+            "Too many test deliveries; wait a moment.",
+        ),
+        Limit(
+            "avatars", s.avatar_uploads_per_hour, 3600, "Too many avatar uploads; try again later."
+        ),
+    ]
+    return {limit.name: limit for limit in limits if limit.limit > 0}

@@ -34,6 +34,12 @@ class KitSettings(BaseSettings):
     chat_url: str = Field("http://127.0.0.1:8002", alias="PARLEY_CHAT_URL")
     jwt_issuer: str = Field("parley", alias="PARLEY_JWT_ISSUER")
     jwt_audience: str = Field("parley-api", alias="PARLEY_JWT_AUDIENCE")
+    # per-user limits on costly writes (kit.ratelimit.write_limits); 0 turns one off
+    messages_per_minute: int = Field(60, alias="PARLEY_MESSAGES_PER_MINUTE")
+    regenerations_per_minute: int = Field(20, alias="PARLEY_REGENERATIONS_PER_MINUTE")
+    dialogs_per_minute: int = Field(20, alias="PARLEY_DIALOGS_PER_MINUTE")
+    webhook_tests_per_minute: int = Field(5, alias="PARLEY_WEBHOOK_TESTS_PER_MINUTE")
+    avatar_uploads_per_hour: int = Field(20, alias="PARLEY_AVATAR_UPLOADS_PER_HOUR")
 
     @property
     def broker_url(self) -> str:

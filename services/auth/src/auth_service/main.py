@@ -28,7 +28,7 @@ from kit.jwt import JWKSVerifier
 from kit.logging import configure_logging
 from kit.migrations import upgrade_async
 from kit.outbox import OutboxRelay
-from kit.ratelimit import RateLimiter
+from kit.ratelimit import RateLimiter, write_limits
 from kit.redis_clients import async_redis
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -70,6 +70,7 @@ def build_app(config: Settings = settings) -> FastAPI:
             ),
             limiter=RateLimiter(redis),
             limits=AuthLimits.from_settings(config),
+            write_limits=write_limits(config),
             login_throttle=LoginThrottle.from_settings(redis, config),
             avatars=AvatarStore(config.avatars_dir),
             image_slots=asyncio.Semaphore(config.image_concurrency),

@@ -15,7 +15,7 @@ from auth_service.ratelimit import AuthLimits, LoginThrottle
 from kit.db import Database
 from kit.jwt import JWKSVerifier
 from kit.outbox import OutboxRelay
-from kit.ratelimit import RateLimiter
+from kit.ratelimit import Limit, RateLimiter
 
 
 @dataclass
@@ -29,6 +29,7 @@ class Runtime:
     verifier: JWKSVerifier
     limiter: RateLimiter
     limits: AuthLimits
+    write_limits: dict[str, Limit]  # per-user limits on costly writes (avatar uploads)
     login_throttle: LoginThrottle
     avatars: AvatarStore
     image_slots: asyncio.Semaphore

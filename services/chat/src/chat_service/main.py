@@ -31,6 +31,7 @@ from kit.logging import configure_logging
 from kit.migrations import upgrade_async
 from kit.outbox import OutboxRelay
 from kit.queue_metrics import watch_queues
+from kit.ratelimit import RateLimiter, write_limits
 from kit.redis_clients import async_redis
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -61,6 +62,8 @@ def build_app(config: Settings = settings, *, jwks_source: JWKSSource | None = N
             ),
             jobs=jobs,
             catalog=ModelCatalog(config, http),
+            limiter=RateLimiter(redis),
+            write_limits=write_limits(config),
         )
         app.state.checks = {
             "database": db.ping,

@@ -13,6 +13,7 @@ from chat_service.messages.hub import AnswerHub
 from chat_service.model_catalog import ModelCatalog
 from kit.db import Database
 from kit.jwt import JWKSVerifier
+from kit.ratelimit import Limit, RateLimiter
 
 
 @dataclass
@@ -25,3 +26,5 @@ class Runtime:
     verifier: JWKSVerifier
     jobs: JobQueue
     catalog: ModelCatalog
+    limiter: RateLimiter
+    write_limits: dict[str, Limit]  # per-user limits on costly writes

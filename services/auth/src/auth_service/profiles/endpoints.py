@@ -11,6 +11,7 @@ from auth_service.accounts.schemas import ProfilePublic
 from auth_service.dependencies import CurrentUser, RuntimeDep, SessionDep
 from auth_service.profiles import service
 from auth_service.profiles.schemas import ProfileUpdate
+from kit.dependencies import costly_write
 from kit.errors import NotFound, problem
 
 router = APIRouter()
@@ -73,6 +74,7 @@ async def update_profile(
     "/api/users/me/avatar",
     response_model=ProfilePublic,
     responses={413: {"description": "The file is over 5 MB"}, 422: {"description": "Not an image"}},
+    dependencies=[costly_write("avatars")],
 )
 async def put_avatar(
     file: Annotated[UploadFile, File(description="A JPEG, PNG or WebP image, at most 5 MB")],

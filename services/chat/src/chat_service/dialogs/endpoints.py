@@ -3,7 +3,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import APIRouter, Query, Request, Response, status
 
 from chat_service.dependencies import Caller, RuntimeDep, SessionDep
 from chat_service.dialogs import repository as repo
@@ -18,6 +18,7 @@ from chat_service.dialogs.schemas import (
 from chat_service.messages.schemas import MessagePublic
 from chat_service.pagination import decode_cursor, encode_cursor
 from kit.db import utcnow
+from kit.dependencies import costly_write, count_write
 from kit.schemas import QueryText
 
 router = APIRouter(prefix="/api/dialogs", tags=["dialogs"])
@@ -43,11 +44,23 @@ async def list_dialogs(
     return DialogPage(data=[DialogPublic.of(d) for d in rows[:limit]], next_cursor=next_cursor)
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, response_model=DialogCreated)
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=DialogCreated,
+    dependencies=[costly_write("dialogs")],
+)
 async def create_dialog(
-    data: DialogCreate, caller: Caller, runtime: RuntimeDep, session: SessionDep
+    data: DialogCreate,
+    caller: Caller,
+    runtime: RuntimeDep,
+    session: SessionDep,
+    request: Request,
+    response: Response,
 ) -> DialogCreated:
     """Start a dialog, optionally with its first message (queued for an answer)."""
+    if data.message_text is not None:
+        await count_write(request, response, "messages", caller)  # a message like any other
     dialog, message = await service.create_dialog(runtime, session, caller, data)
     return DialogCreated(
         **DialogPublic.of(dialog).model_dump(),

@@ -19,6 +19,7 @@ from chat_service.messages.schemas import (
     StartOut,
 )
 from chat_service.pagination import decode_cursor, encode_cursor
+from kit.dependencies import costly_write
 from kit.schemas import QueryText
 
 router = APIRouter(tags=["messages"])
@@ -52,6 +53,7 @@ async def list_messages(
     status_code=status.HTTP_202_ACCEPTED,
     response_model=MessagePublic,
     responses={403: {"description": "Email not confirmed and quota used"}, 404: {}, 503: {}},
+    dependencies=[costly_write("messages")],
 )
 async def post_message(
     dialog_id: uuid.UUID,
@@ -105,6 +107,7 @@ async def cancel(
     status_code=status.HTTP_202_ACCEPTED,
     response_model=MessagePublic,
     responses={404: {}, 409: {}, 503: {}},
+    dependencies=[costly_write("regenerations")],
 )
 async def regenerate(
     message_id: uuid.UUID, caller: Caller, runtime: RuntimeDep, session: SessionDep

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Response, status
 from chat_service.dependencies import Caller, RuntimeDep, SessionDep
 from chat_service.webhooks import service
 from chat_service.webhooks.schemas import DeliveryList, WebhookCreate, WebhookCreated, WebhookList
+from kit.dependencies import costly_write
 
 router = APIRouter(prefix="/api/webhooks", tags=["webhooks"])
 NOT_FOUND: dict[int | str, dict[str, Any]] = {
@@ -52,7 +53,12 @@ async def list_deliveries(
     return DeliveryList(data=await service.deliveries(session, endpoint))
 
 
-@router.post("/{webhook_id}/test", status_code=status.HTTP_202_ACCEPTED, responses=NOT_FOUND)
+@router.post(
+    "/{webhook_id}/test",
+    status_code=status.HTTP_202_ACCEPTED,
+    responses=NOT_FOUND,
+    dependencies=[costly_write("webhook-tests")],
+)
 async def send_test(webhook_id: uuid.UUID, caller: Caller, session: SessionDep) -> dict[str, str]:
     """Queue a `webhook.test` delivery to this endpoint."""
     endpoint = await service.owned(session, webhook_id, caller.user_id)
