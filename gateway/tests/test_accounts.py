@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import statistics
 import time
 import uuid
@@ -203,3 +204,31 @@ def gw_account(gw: Any) -> dict[str, str]:
         "username": f"gw_{tag}",
         "password": "correct horse 42",
     }
+
+
+class TestEmailConfirmationPropagates:
+    async def test_tokens_signed_before_confirming_count_as_confirmed(self, gw: Any) -> None:
+        user = await gw.register()
+        old_token = user["auth"]  # says email_confirmed: false until it expires
+        dialog = (await gw.client.post("/api/dialogs", json={}, headers=old_token)).json()
+        path = f"/api/dialogs/{dialog['id']}/messages"
+        for i in range(3):
+            posted = await gw.client.post(path, json={"message_text": f"m{i}"}, headers=old_token)
+            assert posted.status_code == 202, posted.text
+        refused = await gw.client.post(path, json={"message_text": "4th"}, headers=old_token)
+        assert refused.status_code == 403
+        assert refused.json()["code"] == "email_not_confirmed"
+
+        event = await gw.wait_for_event(
+            "auth.email_confirmation_requested", email=user["account"]["email"]
+        )
+        token = event["link"].rsplit("/", 1)[1]
+        confirmed = await gw.client.post("/api/auth/email/confirm", json={"token": token})
+        assert confirmed.status_code == 200
+        deadline = time.monotonic() + 2
+        while True:
+            fourth = await gw.client.post(path, json={"message_text": "4th"}, headers=old_token)
+            if fourth.status_code == 202 or time.monotonic() > deadline:
+                break
+            await asyncio.sleep(0.05)
+        assert fourth.status_code == 202, fourth.text

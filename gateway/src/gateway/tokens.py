@@ -18,10 +18,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from gateway.config import Settings
+from kit import account_state
 from kit.errors import Forbidden, ServiceUnavailable, Unauthorized
 from kit.jwt import AccessClaims, JWKSVerifier, bearer_token
 
-REVOKED_KEY = "parley:revoked-session:{}"
 CSRF_HEADER = "x-parley-csrf"
 TRANSPORT_HEADER = "parley-token-transport"
 COOKIE_PATH = "/api/auth"
@@ -51,7 +51,7 @@ class AccessVerifier:
 
     async def check_not_revoked(self, claims: AccessClaims) -> None:
         try:
-            revoked = await self.redis.exists(REVOKED_KEY.format(claims.session_id))
+            revoked = await self.redis.exists(account_state.revoked_session_key(claims.session_id))
         except RedisError as exc:
             raise ServiceUnavailable("Sessions cannot be checked right now; try again.") from exc
         if revoked:

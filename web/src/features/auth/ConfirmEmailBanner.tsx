@@ -2,6 +2,7 @@ import { formError } from "../../api/errors";
 import { useAppSelector } from "../../app/hooks";
 import { UNCONFIRMED_MESSAGE_QUOTA } from "../../app/config";
 import { t } from "../../i18n";
+import { useFreshUser } from "./accountChanges";
 import { useResendConfirmationMutation } from "./authApi";
 import { selectUser } from "./authSlice";
 
@@ -12,6 +13,8 @@ import { selectUser } from "./authSlice";
 export function ConfirmEmailBanner({ quotaReached = false }: { quotaReached?: boolean }) {
   const user = useAppSelector(selectUser);
   const [resend, { isLoading, isSuccess, error, reset }] = useResendConfirmationMutation();
+  // confirmed from the mail's link in another tab or device: the banner goes at once
+  useFreshUser(Boolean(user && !user.is_email_confirmed));
   if (!user) return null;
   if (user.is_email_confirmed) return null;
   const message = formError(error);

@@ -1,5 +1,6 @@
 import { api } from "../../api/api";
 import type { TokenResponse, User } from "../../api/types";
+import { announceUserChanged } from "./accountChannel";
 import { credentialsReceived, userUpdated } from "./authSlice";
 
 export interface LoginBody {
@@ -46,8 +47,10 @@ export const authApi = api.injectEndpoints({
       async onQueryStarted(_arg, { dispatch, queryFulfilled }) {
         try {
           const { data } = await queryFulfilled;
-          // Updates the signed-in user if it is the same account (the reducer checks the id).
+          // Updates the signed-in user if it is the same account (the reducer checks the id),
+          // here and in the app's other tabs.
           dispatch(userUpdated(data));
+          announceUserChanged(data);
         } catch {
           // Shown by the page.
         }

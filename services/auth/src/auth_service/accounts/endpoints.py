@@ -88,7 +88,7 @@ async def login(
 )
 async def confirm_email(data: TokenIn, runtime: RuntimeDep, session: SessionDep) -> UserPublic:
     """Confirm the email address with the token from the mailed link."""
-    user = await service.confirm_email(session, data.token)
+    user = await service.confirm_email(runtime, session, data.token)
     return await public_user(runtime, session, user)
 
 

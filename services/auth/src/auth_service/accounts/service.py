@@ -32,6 +32,7 @@ from auth_service.profiles.service import profile_public
 from auth_service.ratelimit import account_key
 from auth_service.runtime import Runtime
 from auth_service.sessions import service as sessions
+from kit import account_state
 from kit.db import after_commit, utcnow
 from kit.errors import AppError, FieldErrors, Unauthorized
 from kit.outbox import add_event
@@ -175,7 +176,7 @@ async def resend_confirmation(runtime: Runtime, session: AsyncSession, user: Use
     await request_confirmation(runtime, session, user)
 
 
-async def confirm_email(session: AsyncSession, token: str) -> User:
+async def confirm_email(runtime: Runtime, session: AsyncSession, token: str) -> User:
     now = utcnow()
     record = await repo.email_token(session, token_hash(token), "confirm")
     if record is None or record.used_at is not None or record.expires_at <= now:
@@ -188,6 +189,13 @@ async def confirm_email(session: AsyncSession, token: str) -> User:
         user.is_email_confirmed = True
         user.updated_at = now
         add_event(session, "auth.email_confirmed", _identity(user))
+        user_id, ttl = user.id, account_state.ttl_seconds(runtime.settings.access_lifetime)
+
+        async def publish() -> None:
+            # the user's tokens signed before now still say unconfirmed: correct them at once
+            await runtime.redis.set(account_state.email_confirmed_key(user_id), "1", ex=ttl)
+
+        after_commit(session, publish)
     await session.flush()
     return user
 

@@ -21,12 +21,12 @@ from auth_service.models import AuthSession, RefreshToken, User
 from auth_service.opaque import new_token, token_hash
 from auth_service.runtime import Runtime
 from auth_service.sessions import repository as repo
+from kit import account_state
 from kit import jwt as kjwt
 from kit.db import after_commit, utcnow
 from kit.errors import NotFound, Unauthorized
 
 GRACE = timedelta(seconds=10)
-REVOKED_KEY = "parley:revoked-session:{}"
 REFRESH_REUSE = Counter(
     "parley_refresh_reuse_detected_total",
     "Rotated refresh tokens presented again (family revoked).",
@@ -183,12 +183,12 @@ async def revoke_sessions(
     )
     for s in sessions:
         s.revoked_at = s.revoked_at or now
-    ttl = int(runtime.settings.access_lifetime.total_seconds()) + 60
+    ttl = account_state.ttl_seconds(runtime.settings.access_lifetime)
 
     async def publish_revocations() -> None:
         async with runtime.redis.pipeline(transaction=False) as pipe:
             for sid in ids:
-                pipe.set(REVOKED_KEY.format(sid), "1", ex=ttl)
+                pipe.set(account_state.revoked_session_key(sid), "1", ex=ttl)
             await pipe.execute()
 
     after_commit(session, publish_revocations)

@@ -12,6 +12,7 @@ import time
 import uuid
 from typing import Any
 
+from redis.exceptions import RedisError
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
@@ -24,6 +25,7 @@ from chat_service.messages.schemas import AnswerIn, JobPayload, MessagePublic, S
 from chat_service.models import Dialog, IdempotencyKey, Message, MessageStatus
 from chat_service.runtime import Runtime
 from chat_service.webhooks import service as webhooks
+from kit import account_state
 from kit import answers as stream
 from kit.db import after_commit, utcnow
 from kit.errors import Conflict, Forbidden, NotFound, ServiceUnavailable
@@ -85,6 +87,14 @@ async def enqueue(runtime: Runtime, job: dict[str, Any]) -> None:
     log.info("answer job queued", extra={"message_id": job["message_id"]})
 
 
+async def confirmed_since_signed(runtime: Runtime, caller: AccessClaims) -> bool:
+    """True if the email was confirmed after the caller's token was signed (kit.account_state)."""
+    try:
+        return bool(await runtime.redis.exists(account_state.email_confirmed_key(caller.user_id)))
+    except RedisError:
+        return False  # the token's word stands; a fresh token says confirmed anyway
+
+
 async def post_message(
     runtime: Runtime,
     session: AsyncSession,
@@ -102,6 +112,7 @@ async def post_message(
     if (
         not caller.email_confirmed
         and await repo.count_by_user(session, caller.user_id, up_to=quota) >= quota
+        and not await confirmed_since_signed(runtime, caller)
     ):
         raise EmailNotConfirmed(f"Confirm your email address to send more than {quota} messages.")
     message = Message(
