@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import asyncio
+import signal
+import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -13,6 +16,7 @@ from gateway import web
 from gateway.config import Settings
 from gateway.main import build_app
 from kit.testing.servers import free_port
+from parley.redis_server import RedisServer
 
 from .conftest import Gw
 
@@ -315,3 +319,35 @@ class TestApiDocs:
             assert len(asset.content) > 10
         # only the listed assets, not whatever else lies in the bundle's folder
         assert (await gateway.get("/docs-assets/index.j2")).status_code == 404
+
+
+class TestHungRedis:
+    async def test_requests_give_up_fast_and_readiness_follows(
+        self, gw: Gw, redis_server: RedisServer
+    ) -> None:
+        """Redis accepts connections but answers nothing (SIGSTOP): 503 within 2 s, then at once
+        while the breaker is open; /readyz red meanwhile and green soon after Redis is back."""
+        user = await gw.register()
+        assert (await gw.client.get("/api/dialogs", headers=user["auth"])).status_code == 200
+        assert redis_server.process is not None
+        redis_server.process.send_signal(signal.SIGSTOP)
+        try:
+            timings = []
+            for _ in range(4):
+                started = time.monotonic()
+                response = await gw.client.get("/api/dialogs", headers=user["auth"])
+                timings.append(time.monotonic() - started)
+                assert response.status_code == 503, response.text
+                assert response.headers["retry-after"]
+            assert max(timings) < 2.0, timings
+            assert min(timings[1:]) < 0.5, timings  # the breaker answers without waiting
+            ready = await gw.client.get("/readyz")
+            assert ready.status_code == 503
+            assert ready.json()["checks"]["redis"].startswith("error")
+        finally:
+            redis_server.process.send_signal(signal.SIGCONT)
+        deadline = time.monotonic() + 5
+        while (await gw.client.get("/readyz")).status_code != 200:
+            assert time.monotonic() < deadline, "readiness did not turn green"
+            await asyncio.sleep(0.2)
+        assert (await gw.client.get("/api/dialogs", headers=user["auth"])).status_code == 200
