@@ -23,6 +23,7 @@ from sqlmodel import Session, col, select
 from chat_service.config import settings
 from chat_service.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from chat_service.webhooks import WEBHOOK_QUEUE, sender
+from kit import worker_consumer
 from kit.db import configure_sqlite, is_sqlite, utcnow
 from kit.events import KOMBU_VISIBILITY_SECONDS, redis_consumer_options
 from kit.health import broker_check, serve_health_in_thread, warn_if_forking_pool
@@ -55,6 +56,8 @@ app.conf.update(
     # Redis broker: kombu's visibility timeout, and a short-lived lock on the sweep for jobs
     # whose worker died (see `redis_consumer_options`)
     broker_transport_options=redis_consumer_options(KOMBU_VISIBILITY_SECONDS),
+    # survives a broker connection dropped while jobs are held (see kit.worker_consumer)
+    worker_consumer=worker_consumer.CONSUMER,
 )
 engine = create_engine(
     settings.sync_database_url,

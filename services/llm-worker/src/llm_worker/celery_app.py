@@ -18,6 +18,7 @@ from typing import Any
 
 from celery import Celery, signals
 
+from kit import worker_consumer
 from kit.events import redis_consumer_options
 from kit.health import broker_check, serve_health_in_thread, warn_if_forking_pool
 from kit.logging import configure_logging
@@ -38,6 +39,8 @@ app.conf.update(
     broker_connection_retry_on_startup=True,
     worker_hijack_root_logger=False,
     task_ignore_result=True,
+    # survives a broker connection dropped while jobs are held (see kit.worker_consumer)
+    worker_consumer=worker_consumer.CONSUMER,
 )
 
 

@@ -95,6 +95,30 @@ def llm_worker_command(concurrency: int, name: str, loglevel: str = "INFO") -> l
     ]
 
 
+def chat_worker_command(name: str, loglevel: str = "INFO") -> list[str]:
+    """The chat-worker: Celery on queue `webhooks` (signed webhook deliveries), 20 threads."""
+    return [
+        PY,
+        "-m",
+        "celery",
+        "-A",
+        "chat_service.worker",
+        "worker",
+        "-Q",
+        "webhooks",
+        "-P",
+        "threads",
+        "-c",
+        "20",
+        "-n",
+        name,
+        "--without-gossip",
+        "--without-mingle",
+        "--loglevel",
+        loglevel,
+    ]
+
+
 def plan(env: dict[str, str] | None = None) -> tuple[list[Proc], dict[str, str]]:
     """The processes to run, in start order, and the environment they share."""
     env = dict(os.environ if env is None else env)
@@ -192,26 +216,7 @@ def plan(env: dict[str, str] | None = None) -> tuple[list[Proc], dict[str, str]]
         ),
         Proc(
             "chat-worker",
-            [
-                PY,
-                "-m",
-                "celery",
-                "-A",
-                "chat_service.worker",
-                "worker",
-                "-Q",
-                "webhooks",
-                "-P",
-                "threads",
-                "-c",
-                "20",
-                "-n",
-                f"webhooks-{ports.gateway}@%h",
-                "--without-gossip",
-                "--without-mingle",
-                "--loglevel",
-                "INFO",
-            ],
+            chat_worker_command(f"webhooks-{ports.gateway}@%h"),
             ready_url=f"http://127.0.0.1:{ports.chat_worker}/readyz",
         ),
         Proc("mailer", [PY, "-m", "mailer"], ready_url=f"http://127.0.0.1:{ports.mailer}/readyz"),
