@@ -33,15 +33,19 @@ class Inbox:
             self.messages.append(message)
         return "250 OK"
 
-    def wait_for(self, recipient: str, timeout: float = 20.0) -> EmailMessage:
+    def wait_for(
+        self, recipient: str, timeout: float = 20.0, *, subject: str | None = None
+    ) -> EmailMessage:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             with self._lock:
                 for message in self.messages:
-                    if recipient in str(message["To"]):
+                    if recipient in str(message["To"]) and (
+                        subject is None or message["Subject"] == subject
+                    ):
                         return message
             time.sleep(0.05)
-        raise TimeoutError(f"no mail to {recipient} within {timeout}s")
+        raise TimeoutError(f"no mail to {recipient} ({subject or 'any subject'}) in {timeout}s")
 
 
 @pytest.fixture(scope="session")
@@ -81,6 +85,7 @@ class Receiver:
 
         self.received: list[dict[str, Any]] = []
         self.script: list[tuple[int, dict[str, str]]] = []  # answers, in order; then 200s
+        self.down: set[str] = set()  # paths that answer 503 to everything, until removed
 
         async def hook(request: Request) -> Response:
             self.received.append(
@@ -91,6 +96,8 @@ class Receiver:
                     "at": time.time(),
                 }
             )
+            if request.url.path in self.down:
+                return Response("down", status_code=503)
             status, headers = self.script.pop(0) if self.script else (200, {})
             return Response("ok" if status < 300 else "no", status_code=status, headers=headers)
 

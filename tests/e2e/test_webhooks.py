@@ -11,10 +11,12 @@ import httpx
 import pytest
 from standardwebhooks import Webhook
 
+from kit.testing.waiting import wait_until
 from parley.model_server import ModelServer
 
-from .conftest import Receiver, Stack
+from .conftest import Inbox, Receiver, Stack
 from .test_answers import post, signed_in, wait_ended
+from .ui import confirmation_token
 
 pytestmark = pytest.mark.e2e
 
@@ -165,3 +167,100 @@ def test_deleting_the_account_removes_dialogs_messages_and_webhooks(
         assert time.monotonic() < deadline, "chat kept the deleted user's data"
         time.sleep(0.2)
     engine.dispose()
+
+
+def test_a_failing_endpoint_is_reported_disabled_enabled_and_retried(
+    stack: Stack, model: ModelServer, receiver: tuple[Receiver, str], inbox: tuple[Inbox, int]
+) -> None:
+    """Svix's and Stripe's rules: the owner is mailed when deliveries start failing; after
+    PARLEY_WEBHOOK_DISABLE_AFTER (3 here) exhausted deliveries in a row the endpoint is disabled
+    with a reason and the owner mailed again; they enable it and retry a failed delivery."""
+    hooks, base = receiver
+    mails, _ = inbox
+    path = f"/down-{uuid.uuid4().hex}"
+    hooks.down.add(path)
+    api = stack.client()
+    tag = uuid.uuid4().hex[:8]
+    email = f"hooks-{tag}@example.com"
+    response = api.post(
+        "/api/auth/register",
+        json={"email": email, "username": f"h_{tag}", "password": "correct horse 42"},
+        headers={"Parley-Token-Transport": "body"},
+    )
+    auth = {"Authorization": f"Bearer {response.json()['access_token']}"}
+    token = confirmation_token(mails, email)  # more than 3 messages follow
+    assert api.post("/api/auth/email/confirm", json={"token": token}).status_code == 200
+    webhook = register(api, auth, base + path)
+
+    wait_ended(api, auth, post(api, auth, "one")["id"])
+    first = deliveries(api, auth, webhook["id"], "failed")
+    assert len(first[0]["attempt_log"]) == 8  # every scheduled attempt was made
+    warned = mails.wait_for(email, subject="Your Parley webhook is failing")
+    assert base + path in warned.get_body(preferencelist=("plain",)).get_content()
+    listed = api.get("/api/webhooks", headers=auth).json()["data"][0]
+    assert (listed["disabled"], listed["failed_deliveries"]) == (False, 1)
+
+    for text in ("two", "three"):
+        wait_ended(api, auth, post(api, auth, text)["id"])
+    rows = deliveries(api, auth, webhook["id"], "failed")
+    assert len(rows) == 3
+    disabled = mails.wait_for(email, subject="Your Parley webhook was disabled")
+    assert (
+        "3 deliveries in a row failed" in disabled.get_body(preferencelist=("plain",)).get_content()
+    )
+    listed = api.get("/api/webhooks", headers=auth).json()["data"][0]
+    assert listed["disabled"] is True
+    assert listed["disabled_reason"] == "3 deliveries in a row failed."
+    refused = api.post(
+        f"/api/webhooks/{webhook['id']}/deliveries/{first[0]['id']}/retry", headers=auth
+    )
+    assert refused.status_code == 409
+    assert refused.json()["code"] == "webhook_disabled"
+    sent_before = len(hooks.received)
+    wait_ended(api, auth, post(api, auth, "while disabled")["id"])
+    time.sleep(0.5)
+    assert len(hooks.received) == sent_before  # nothing is sent to a disabled endpoint
+
+    hooks.down.discard(path)  # the receiver is fixed
+    enabled = api.patch(f"/api/webhooks/{webhook['id']}", json={"disabled": False}, headers=auth)
+    assert enabled.status_code == 200, enabled.text
+    assert (enabled.json()["disabled"], enabled.json()["failed_deliveries"]) == (False, 0)
+    retried = api.post(
+        f"/api/webhooks/{webhook['id']}/deliveries/{first[0]['id']}/retry", headers=auth
+    )
+    assert retried.status_code == 202, retried.text
+
+    def retried_row() -> dict[str, Any] | None:
+        rows = api.get(f"/api/webhooks/{webhook['id']}/deliveries", headers=auth).json()["data"]
+        [row] = [r for r in rows if r["id"] == first[0]["id"]]
+        return row if row["status"] == "succeeded" else None
+
+    row = wait_until("the retried delivery to succeed", retried_row, timeout=10)
+    assert [a["status_code"] for a in row["attempt_log"]][-1] == 200
+    resent = [
+        r for r in hooks.received if r["path"] == path and r["headers"]["webhook-id"] == row["id"]
+    ]
+    verified(webhook["secret"], resent[-1])  # the same webhook-id, signed as before
+
+
+def test_a_rotated_secret_signs_beside_the_old_one(
+    stack: Stack, model: ModelServer, receiver: tuple[Receiver, str]
+) -> None:
+    hooks, base = receiver
+    path = f"/rotated-{uuid.uuid4().hex}"
+    api, auth = signed_in(stack)
+    webhook = register(api, auth, base + path)
+    rotated = api.post(f"/api/webhooks/{webhook['id']}/rotate-secret", headers=auth)
+    assert rotated.status_code == 200, rotated.text
+    new_secret = rotated.json()["secret"]
+    assert new_secret.startswith("whsec_")
+    assert new_secret != webhook["secret"]
+    listed = api.get("/api/webhooks", headers=auth).json()["data"][0]
+    assert listed["previous_secret_expires_at"] == rotated.json()["previous_secret_expires_at"]
+    assert "secret" not in listed
+    post(api, auth)
+    [request] = hooks.wait_for(1, path)
+    # a receiver still on the old secret and one already on the new both accept it
+    assert verified(webhook["secret"], request)["type"] == "message.completed"
+    assert verified(new_secret, request)["type"] == "message.completed"
+    assert len(request["headers"]["webhook-signature"].split(" ")) == 2

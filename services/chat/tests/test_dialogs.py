@@ -100,7 +100,7 @@ class TestWebhookRegistration:
 
         result = sender.post(
             "http://127.0.0.1:9999/hook",
-            "whsec_" + "A" * 32,
+            ["whsec_" + "A" * 32],
             "msg_1",
             b"{}",
             timeout=1,

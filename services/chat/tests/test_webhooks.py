@@ -62,7 +62,7 @@ def test_delivery_checks_the_port_again() -> None:
     from chat_service.webhooks import sender
 
     result = sender.post(
-        "http://127.0.0.1:22/", "whsec_" + "A" * 32, "msg_x", b"{}", timeout=1, allow_private=True
+        "http://127.0.0.1:22/", ["whsec_" + "A" * 32], "msg_x", b"{}", timeout=1, allow_private=True
     )
     assert result.status_code is None
     assert "Port 22" in str(result.error)

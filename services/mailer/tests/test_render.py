@@ -47,6 +47,37 @@ class TestRender:
             assert "08:30 UTC on 1 May 2030" in body
             assert "https://chat.example.org/password-reset/tok" in body
 
+    @pytest.mark.parametrize(
+        ("event_type", "subject", "says"),
+        [
+            ("chat.webhook_failing", "Your Parley webhook is failing", "will be disabled"),
+            ("chat.webhook_disabled", "Your Parley webhook was disabled", "5 deliveries in a row"),
+        ],
+    )
+    def test_webhook_mails_name_the_url_and_link_to_the_settings(
+        self, renderer: MailRenderer, event_type: str, subject: str, says: str
+    ) -> None:
+        event = Event(
+            type=event_type,
+            data={
+                "user_id": "u-1",
+                "email": "nia@example.com",
+                "username": "nia",
+                "webhook_id": "w-1",
+                "url": "https://hooks.example/<b>in</b>",
+                "failed_deliveries": 5,
+                "reason": "5 deliveries in a row failed.",
+            },
+        )
+        mail = renderer.render(event)
+        assert mail.subject == subject
+        for body in (mail.text, mail.html):
+            assert says in body
+            assert "https://chat.example.org/settings/webhooks" in body
+        assert "https://hooks.example/<b>in</b>" in mail.text
+        assert "<b>in</b>" not in mail.html  # the receiver's URL is escaped, never markup
+        assert "https://hooks.example/&lt;b&gt;in&lt;/b&gt;" in mail.html
+
     def test_scripts_in_a_username_are_escaped_in_html(self, renderer: MailRenderer) -> None:
         mail = renderer.render(link_event(username='<script>alert("x")</script>'))
         assert "<script>" not in mail.html

@@ -32,6 +32,8 @@ SUBSCRIPTIONS: dict[str, tuple[str, ...]] = {
         "auth.password_reset_requested",
         "auth.password_changed",
         "auth.email_confirmed",
+        "chat.webhook_failing",
+        "chat.webhook_disabled",
     ),
     "chat.events": ("auth.user_deleted",),
 }

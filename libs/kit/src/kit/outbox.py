@@ -19,7 +19,7 @@ from typing import Any
 
 from kombu import Connection
 from sqlalchemy import Column, Index, Text
-from sqlmodel import Field, SQLModel, col, select
+from sqlmodel import Field, Session, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from kit import events
@@ -41,7 +41,9 @@ class OutboxEvent(SQLModel, table=True):
     attempts: int = 0
 
 
-def add_event(session: AsyncSession, event_type: str, data: dict[str, Any]) -> events.Event:
+def add_event(
+    session: AsyncSession | Session, event_type: str, data: dict[str, Any]
+) -> events.Event:
     """Record an event in the current transaction; the relay publishes it after commit."""
     event = events.Event(type=event_type, data=data)
     session.add(
@@ -52,8 +54,8 @@ def add_event(session: AsyncSession, event_type: str, data: dict[str, Any]) -> e
             created_at=event.occurred_at,
         )
     )
-    relay = session.info.get("outbox_relay")
-    if isinstance(relay, OutboxRelay):
+    relay = session.info.get("outbox_relay")  # set on the services' async sessions only
+    if isinstance(relay, OutboxRelay) and isinstance(session, AsyncSession):
         after_commit(session, relay.notify)
     return event
 

@@ -12,6 +12,7 @@ from fastapi import FastAPI, Request
 
 from auth_service import accounts, sessions
 from auth_service.accounts import endpoints as accounts_endpoints
+from auth_service.accounts import internal as accounts_internal
 from auth_service.admin import endpoints as admin_endpoints
 from auth_service.config import Settings, settings
 from auth_service.keys import KeyRing
@@ -95,6 +96,7 @@ def build_app(config: Settings = settings) -> FastAPI:
     app.include_router(profiles_endpoints.router, tags=["profiles"])
     app.add_middleware(profiles_endpoints.UploadLimit, max_file_bytes=config.avatar_max_bytes)
     app.include_router(admin_endpoints.router, tags=["admin"])
+    app.include_router(accounts_internal.router)
 
     @app.get("/.well-known/jwks.json", include_in_schema=False)
     async def jwks(request: Request) -> dict[str, Any]:

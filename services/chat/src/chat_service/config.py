@@ -28,6 +28,14 @@ class Settings(KitSettings):
     webhook_retry_scale: float = Field(1.0, alias="PARLEY_WEBHOOK_RETRY_SCALE")
     webhook_timeout: float = Field(10.0, alias="PARLEY_WEBHOOK_TIMEOUT")
     webhook_max_per_user: int = Field(10, alias="PARLEY_WEBHOOK_MAX_PER_USER")
+    # an endpoint is disabled after this many deliveries in a row used up every attempt, or
+    # after failing for this many days (whichever comes first); its owner is mailed
+    webhook_disable_after: int = Field(5, alias="PARLEY_WEBHOOK_DISABLE_AFTER", ge=1)
+    webhook_disable_after_days: float = Field(5.0, alias="PARLEY_WEBHOOK_DISABLE_AFTER_DAYS", gt=0)
+    # how long the old secret keeps signing after a rotation
+    webhook_secret_overlap_hours: float = Field(
+        24.0, alias="PARLEY_WEBHOOK_SECRET_OVERLAP_HOURS", ge=0
+    )
     # ports below 1024 other than 80 and 443 that webhooks may still use ("8,25", rarely needed)
     webhook_extra_ports_setting: str = Field("", alias="PARLEY_WEBHOOK_EXTRA_PORTS")
     worker_metrics_host: str = Field("127.0.0.1", alias="CHAT_WORKER_METRICS_HOST")

@@ -6,7 +6,17 @@ import uuid
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import JSON, Column, ForeignKey, Index, String, Text, UniqueConstraint, Uuid
+from sqlalchemy import (
+    JSON,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    Uuid,
+)
 from sqlmodel import Field, SQLModel
 
 from kit.db import UTCDateTime, new_id, utcnow
@@ -98,6 +108,14 @@ class WebhookEndpoint(SQLModel, table=True):
     )
     disabled_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
     disabled_reason: str | None = Field(default=None, max_length=200)
+    # after a rotation the old secret signs beside the new one until it expires
+    previous_secret: str | None = Field(default=None, sa_column=Column(String(100)))
+    previous_secret_expires_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
+    # deliveries that used up every attempt since the last success (webhooks/endpoint_health.py)
+    failed_deliveries: int = Field(
+        default=0, sa_column=Column(Integer, nullable=False, server_default="0")
+    )
+    failing_since: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
 
 
 class WebhookDelivery(SQLModel, table=True):

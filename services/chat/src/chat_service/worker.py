@@ -22,7 +22,7 @@ from sqlmodel import Session, col, select
 
 from chat_service.config import settings
 from chat_service.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
-from chat_service.webhooks import WEBHOOK_QUEUE, sender
+from chat_service.webhooks import WEBHOOK_QUEUE, endpoint_health, sender
 from kit import worker_consumer
 from kit.db import configure_sqlite, is_sqlite, utcnow
 from kit.events import KOMBU_VISIBILITY_SECONDS, redis_consumer_options
@@ -101,11 +101,12 @@ def deliver(delivery_id: str, attempt: int) -> str:
             session.add(delivery)
             session.commit()
             return "endpoint_disabled"
-        url, secret, payload = endpoint.url, endpoint.secret, delivery.payload.encode()
+        url, payload = endpoint.url, delivery.payload.encode()
+        secrets = endpoint_health.signing_secrets(endpoint, utcnow())
 
     result = sender.post(
         url,
-        secret,
+        secrets,
         delivery_id,
         payload,
         timeout=settings.webhook_timeout,
@@ -128,20 +129,22 @@ def deliver(delivery_id: str, attempt: int) -> str:
             )
         )
         delivery.locked_until = None
+        now = utcnow()
         if result.ok:
             delivery.status, outcome = "succeeded", "success"
+            endpoint_health.delivered(session, endpoint)
         elif result.status_code == 410:
             delivery.status, outcome = "failed", "gone"
-            endpoint.disabled_at = utcnow()
-            endpoint.disabled_reason = "The receiver answered 410 Gone."
-            session.add(endpoint)
+            if endpoint.disabled_at is None:
+                endpoint_health.disable(session, endpoint, now, endpoint_health.GONE_REASON)
         else:
             outcome = "failure"
             wait = delay_after(delivery.attempts, result.retry_after)
             if wait is None:
                 delivery.status = "failed"
+                endpoint_health.exhausted(session, endpoint, now, settings)
             else:
-                delivery.next_attempt_at = utcnow() + timedelta(seconds=wait)
+                delivery.next_attempt_at = now + timedelta(seconds=wait)
         session.add(delivery)
         session.commit()
     DELIVERIES.labels(outcome).inc()

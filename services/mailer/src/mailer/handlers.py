@@ -24,6 +24,7 @@ import time
 from kit.consumer import DeadLetter, Requeue
 from kit.events import Event
 from mailer.config import MailerSettings
+from mailer.directory import AccountDirectory, DirectoryUnavailable
 from mailer.ledger import Claim, DeliveryLedger
 from mailer.metrics import DEAD_LETTERS, EMAILS, INFLIGHT, RETRIES, SEND_SECONDS
 from mailer.render import InvalidMailEvent, MailRenderer, RenderedMail
@@ -39,10 +40,12 @@ class MailHandler:
         renderer: MailRenderer,
         sender: SmtpSender,
         ledger: DeliveryLedger,
+        directory: AccountDirectory,
         *,
         rng: random.Random | None = None,
     ) -> None:
         self.settings = settings
+        self.directory = directory
         self.renderer = renderer
         self.sender = sender
         self.ledger = ledger
@@ -59,6 +62,13 @@ class MailHandler:
     async def __call__(self, event: Event) -> None:
         template = self.renderer.template_for(event.type) or "unknown"
         extra = {"event_id": str(event.id), "event_type": event.type}
+        if self.renderer.needs_contact(event.type):
+            found = await self._with_contact(event, template)
+            if found is None:
+                EMAILS.labels(template, "no_recipient").inc()
+                log.info("the account is gone or inactive; no mail", extra=extra)
+                return
+            event = found
         try:
             mail = self.renderer.render(event)
         except InvalidMailEvent as exc:
@@ -149,6 +159,25 @@ class MailHandler:
                     extra=extra,
                 )
             return
+
+    async def _with_contact(self, event: Event, template: str) -> Event | None:
+        """The event with its user's address added (asked of auth, retried while it is away)."""
+        user_id = str(event.data.get("user_id", ""))
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                contact = await self.directory.contact(user_id)
+            except DirectoryUnavailable as exc:
+                if attempt >= self.settings.max_attempts:
+                    DEAD_LETTERS.labels(template, "retries_exhausted").inc()
+                    raise DeadLetter("retries_exhausted", f"no address: {exc}") from exc
+                RETRIES.labels(template, "directory").inc()
+                await self._pause(self.backoff(attempt))
+                continue
+            if contact is None:
+                return None
+            return event.model_copy(update={"data": {**event.data, **contact}})
 
     async def _claim(self, event_id: str) -> Claim | None:
         """Our claim on the event, or None when it was already sent."""

@@ -22,6 +22,7 @@ from kit.logging import configure_logging
 from kit.redis_clients import async_redis, sync_redis
 from kit.settings import InsecureSettings
 from mailer.config import MailerSettings, get_settings
+from mailer.directory import AccountDirectory
 from mailer.handlers import MailHandler
 from mailer.ledger import DeliveryLedger
 from mailer.render import MailRenderer
@@ -45,8 +46,9 @@ class Mailer:
             ttl_seconds=settings.dedupe_ttl_seconds,
             lease_seconds=settings.claim_lease_seconds,
         )
+        self.directory = AccountDirectory(settings)
         self.handler = MailHandler(
-            settings, MailRenderer(settings), SmtpSender(settings), self.ledger
+            settings, MailRenderer(settings), SmtpSender(settings), self.ledger, self.directory
         )
         self.consumer: EventConsumer | None = None
         self.health: ThreadingHTTPServer | None = None
@@ -88,6 +90,7 @@ class Mailer:
         if self.health is not None:
             self.health.server_close()
         await self.redis.aclose()
+        await self.directory.close()
         self._redis_probe.close()
 
     def _broker_ready(self) -> None:

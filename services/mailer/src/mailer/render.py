@@ -33,14 +33,21 @@ TEMPLATES: dict[str, str] = {
     "auth.password_reset_requested": "password_reset",
     "auth.password_changed": "password_changed",
     "auth.email_confirmed": "welcome",
+    "chat.webhook_failing": "webhook_failing",
+    "chat.webhook_disabled": "webhook_disabled",
 }
 SUBJECTS: dict[str, str] = {
     "email_confirmation": f"Confirm your email address for {PRODUCT}",
     "password_reset": f"Reset your {PRODUCT} password",
     "password_changed": f"Your {PRODUCT} password was changed",
     "welcome": f"Welcome to {PRODUCT}",
+    "webhook_failing": f"Your {PRODUCT} webhook is failing",
+    "webhook_disabled": f"Your {PRODUCT} webhook was disabled",
 }
 LINK_TEMPLATES = {"email_confirmation", "password_reset"}
+WEBHOOK_TEMPLATES = {"webhook_failing", "webhook_disabled"}
+# events that name the user without an address: the mailer asks auth for it (directory.py)
+CONTACT_EVENTS = frozenset({"chat.webhook_failing", "chat.webhook_disabled"})
 
 _CONTROL_CATEGORIES = {"Cc", "Cf", "Zl", "Zp", "Cs", "Co", "Cn"}
 _SPACES = re.compile(r"\s+")
@@ -59,6 +66,13 @@ class _AccountData(BaseModel):
 class _LinkData(_AccountData):
     link: str
     expires_at: datetime
+
+
+class _WebhookData(_AccountData):
+    webhook_id: str
+    url: str
+    failed_deliveries: int
+    reason: str = ""
 
 
 @dataclass(frozen=True)
@@ -154,15 +168,24 @@ class MailRenderer:
     def template_for(event_type: str) -> str | None:
         return TEMPLATES.get(event_type)
 
+    @staticmethod
+    def needs_contact(event_type: str) -> bool:
+        return event_type in CONTACT_EVENTS
+
     def render(self, event: Event) -> RenderedMail:
         """The subject, recipient and both bodies for `event`; `InvalidMailEvent` if it can't be."""
         template = self.template_for(event.type)
         if template is None:
             raise InvalidMailEvent(f"no mail for events of type {event.type}")
+        kind = (
+            _LinkData
+            if template in LINK_TEMPLATES
+            else _WebhookData
+            if template in WEBHOOK_TEMPLATES
+            else _AccountData
+        )
         try:
-            data = (_LinkData if template in LINK_TEMPLATES else _AccountData).model_validate(
-                event.data
-            )
+            data = kind.model_validate(event.data)
         except ValidationError as exc:
             fields = sorted({".".join(map(str, error["loc"])) for error in exc.errors()})
             raise InvalidMailEvent(f"bad or missing fields: {', '.join(fields)}") from exc
@@ -184,6 +207,14 @@ class MailRenderer:
                 "link": check_link(data.link),
                 "valid_for": describe_duration(expires_at - event.occurred_at),
                 "valid_until": format_utc(expires_at),
+            }
+        if isinstance(data, _WebhookData):
+            context |= {
+                # shown, never linked: the receiver's URL is the user's, not ours to vouch for
+                "webhook_url": clean_display_name(data.url)[: USERNAME_MAX * 4],
+                "failed_deliveries": data.failed_deliveries,
+                "reason": clean_display_name(data.reason),
+                "settings_link": f"{self.public_url}/settings/webhooks",
             }
         text = self.env.get_template(f"{template}.txt").render(context)
         html = self.env.get_template(f"{template}.html").render(context)

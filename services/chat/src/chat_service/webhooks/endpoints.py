@@ -1,13 +1,21 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Response, status
+from fastapi import APIRouter, Path, Response, status
 
 from chat_service.dependencies import Caller, RuntimeDep, SessionDep
 from chat_service.webhooks import service
-from chat_service.webhooks.schemas import DeliveryList, WebhookCreate, WebhookCreated, WebhookList
+from chat_service.webhooks.schemas import (
+    DeliveryList,
+    SecretRotated,
+    WebhookCreate,
+    WebhookCreated,
+    WebhookList,
+    WebhookPublic,
+    WebhookUpdate,
+)
 from kit.dependencies import costly_write
 
 router = APIRouter(prefix="/api/webhooks", tags=["webhooks"])
@@ -35,6 +43,50 @@ async def create_webhook(
 ) -> WebhookCreated:
     """Register an endpoint; the signing secret (`whsec_…`) is returned only here."""
     return await service.create(runtime, session, caller.user_id, data)
+
+
+@router.patch(
+    "/{webhook_id}",
+    response_model=WebhookPublic,
+    responses={**NOT_FOUND, 422: {"description": "A URL that may not receive webhooks"}},
+)
+async def update_webhook(
+    webhook_id: uuid.UUID,
+    data: WebhookUpdate,
+    caller: Caller,
+    runtime: RuntimeDep,
+    session: SessionDep,
+) -> WebhookPublic:
+    """Change the URL or events, or enable a disabled endpoint again (`{"disabled": false}`)."""
+    endpoint = await service.owned(session, webhook_id, caller.user_id)
+    return service.public(await service.update(runtime, session, endpoint, data))
+
+
+@router.post("/{webhook_id}/rotate-secret", response_model=SecretRotated, responses=NOT_FOUND)
+async def rotate_secret(
+    webhook_id: uuid.UUID, caller: Caller, runtime: RuntimeDep, session: SessionDep
+) -> SecretRotated:
+    """A new signing secret, shown once; the old one keeps signing beside it for 24 hours."""
+    endpoint = await service.owned(session, webhook_id, caller.user_id)
+    return await service.rotate_secret(runtime, session, endpoint)
+
+
+@router.post(
+    "/{webhook_id}/deliveries/{delivery_id}/retry",
+    status_code=status.HTTP_202_ACCEPTED,
+    responses={**NOT_FOUND, 409: {"description": "Not failed, or the webhook is disabled"}},
+    dependencies=[costly_write("webhook-tests")],
+)
+async def retry_delivery(
+    webhook_id: uuid.UUID,
+    delivery_id: Annotated[str, Path(max_length=40)],
+    caller: Caller,
+    session: SessionDep,
+) -> dict[str, str]:
+    """Send a failed delivery again, with the same `webhook-id`."""
+    endpoint = await service.owned(session, webhook_id, caller.user_id)
+    delivery = await service.retry_delivery(session, endpoint, delivery_id)
+    return {"delivery_id": delivery.id, "status": delivery.status}
 
 
 @router.delete("/{webhook_id}", status_code=status.HTTP_204_NO_CONTENT, responses=NOT_FOUND)

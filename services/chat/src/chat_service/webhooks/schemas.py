@@ -19,6 +19,14 @@ class WebhookCreate(Input):
     )
 
 
+class WebhookUpdate(Input):
+    url: Annotated[str, Field(min_length=1, max_length=2000)] | None = None
+    events: Annotated[list[EventType], Field(min_length=1)] | None = None
+    disabled: bool | None = Field(
+        None, description="`false` enables a disabled endpoint again (its failure count restarts)."
+    )
+
+
 class WebhookPublic(BaseModel):
     id: uuid.UUID
     url: str
@@ -26,6 +34,17 @@ class WebhookPublic(BaseModel):
     created_at: datetime
     disabled: bool
     disabled_reason: str | None
+    failed_deliveries: int = Field(
+        description="Deliveries since the last success that used up every attempt."
+    )
+    previous_secret_expires_at: datetime | None = Field(
+        description="After a rotation: until when the previous secret still signs deliveries."
+    )
+
+
+class SecretRotated(BaseModel):
+    secret: str = Field(description="The new signing secret; shown only in this response.")
+    previous_secret_expires_at: datetime
 
 
 class WebhookCreated(WebhookPublic):

@@ -33,7 +33,7 @@ def _retry_after(response: httpx.Response) -> float | None:
 
 def post(
     url: str,
-    secret: str,
+    secrets: list[str],
     delivery_id: str,
     payload: bytes,
     *,
@@ -59,7 +59,7 @@ def post(
         "user-agent": USER_AGENT,
         "webhook-id": delivery_id,
         "webhook-timestamp": str(timestamp),
-        "webhook-signature": signing.sign(secret, delivery_id, timestamp, payload),
+        "webhook-signature": signing.sign_all(secrets, delivery_id, timestamp, payload),
         "host": httpx.URL(url).netloc.decode(),
     }
     # connect to the address we checked, while TLS and Host still name the real host

@@ -12,14 +12,17 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from chat_service.models import Message, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from chat_service.runtime import Runtime
-from chat_service.webhooks import addresses, signing
+from chat_service.webhooks import addresses, endpoint_health, signing
 from chat_service.webhooks.schemas import (
     AttemptPublic,
     DeliveryPublic,
+    SecretRotated,
     WebhookCreate,
     WebhookCreated,
     WebhookPublic,
+    WebhookUpdate,
 )
+from kit.db import utcnow
 from kit.errors import Conflict, FieldErrors, NotFound
 
 
@@ -38,6 +41,8 @@ def public(endpoint: WebhookEndpoint) -> WebhookPublic:
         created_at=endpoint.created_at,
         disabled=endpoint.disabled_at is not None,
         disabled_reason=endpoint.disabled_reason,
+        failed_deliveries=endpoint.failed_deliveries,
+        previous_secret_expires_at=endpoint.previous_secret_expires_at,
     )
 
 
@@ -50,17 +55,21 @@ async def owned(
     return endpoint
 
 
-async def create(
-    runtime: Runtime, session: AsyncSession, user_id: uuid.UUID, data: WebhookCreate
-) -> WebhookCreated:
+async def check_url(runtime: Runtime, url: str) -> None:
     try:
         await addresses.resolve_async(
-            data.url,
+            url,
             allow_private=runtime.settings.webhook_allow_private,
             extra_ports=runtime.settings.webhook_extra_ports,
         )
     except addresses.AddressRefused as exc:
         raise FieldErrors({"url": [str(exc)]}, code="webhook_url_refused") from None
+
+
+async def create(
+    runtime: Runtime, session: AsyncSession, user_id: uuid.UUID, data: WebhookCreate
+) -> WebhookCreated:
+    await check_url(runtime, data.url)
     count = (
         await session.exec(select(func.count()).where(WebhookEndpoint.user_id == user_id))
     ).one()
@@ -78,6 +87,64 @@ async def create(
     session.add(endpoint)
     await session.flush()
     return WebhookCreated(**public(endpoint).model_dump(), secret=endpoint.secret)
+
+
+async def update(
+    runtime: Runtime, session: AsyncSession, endpoint: WebhookEndpoint, data: WebhookUpdate
+) -> WebhookEndpoint:
+    if data.url is not None and data.url != endpoint.url:
+        await check_url(runtime, data.url)
+        endpoint.url = data.url
+    if data.events is not None:
+        endpoint.events = list(dict.fromkeys(data.events))
+    if data.disabled is False and endpoint.disabled_at is not None:
+        endpoint_health.enable(endpoint)
+    elif data.disabled is True and endpoint.disabled_at is None:
+        endpoint.disabled_at = utcnow()
+        endpoint.disabled_reason = "Disabled by its owner."
+    session.add(endpoint)
+    await session.flush()
+    return endpoint
+
+
+async def rotate_secret(
+    runtime: Runtime, session: AsyncSession, endpoint: WebhookEndpoint
+) -> SecretRotated:
+    endpoint_health.rotate(endpoint, signing.new_secret(), utcnow(), runtime.settings)
+    session.add(endpoint)
+    await session.flush()
+    assert endpoint.previous_secret_expires_at is not None
+    return SecretRotated(
+        secret=endpoint.secret, previous_secret_expires_at=endpoint.previous_secret_expires_at
+    )
+
+
+class DeliveryNotFound(NotFound):
+    code = "delivery_not_found"
+
+    def __init__(self) -> None:
+        super().__init__("No such delivery.")
+
+
+async def retry_delivery(
+    session: AsyncSession, endpoint: WebhookEndpoint, delivery_id: str
+) -> WebhookDelivery:
+    """Send a failed delivery again (one more attempt, with the same `webhook-id`)."""
+    delivery = await session.get(WebhookDelivery, delivery_id)
+    if delivery is None or delivery.endpoint_id != endpoint.id:
+        raise DeliveryNotFound()
+    if endpoint.disabled_at is not None:
+        raise Conflict(
+            "Enable the webhook before retrying its deliveries.", code="webhook_disabled"
+        )
+    if delivery.status != "failed":
+        raise Conflict(f"Only a failed delivery can be retried; this one is {delivery.status}.")
+    delivery.status = "pending"
+    delivery.next_attempt_at = utcnow()
+    delivery.locked_until = None
+    session.add(delivery)
+    await session.flush()
+    return delivery
 
 
 async def list_for(session: AsyncSession, user_id: uuid.UUID) -> list[WebhookEndpoint]:

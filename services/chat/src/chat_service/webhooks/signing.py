@@ -19,6 +19,11 @@ def new_message_id() -> str:
     return f"msg_{uuid.uuid4().hex}"
 
 
+def sign_all(secrets: list[str], message_id: str, timestamp: int, body: bytes) -> str:
+    """The `webhook-signature` header: one space-separated `v1,` signature per secret."""
+    return " ".join(sign(secret, message_id, timestamp, body) for secret in secrets)
+
+
 def sign(secret: str, message_id: str, timestamp: int, body: bytes) -> str:
     key = base64.b64decode(secret.removeprefix(PREFIX))
     signed = f"{message_id}.{timestamp}.".encode() + body
