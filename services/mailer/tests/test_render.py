@@ -73,7 +73,7 @@ class TestRender:
         assert mail.subject == subject
         for body in (mail.text, mail.html):
             assert says in body
-            assert "https://chat.example.org/settings/webhooks" in body
+            assert "https://chat.example.org/settings#webhooks" in body
         assert "https://hooks.example/<b>in</b>" in mail.text
         assert "<b>in</b>" not in mail.html  # the receiver's URL is escaped, never markup
         assert "https://hooks.example/&lt;b&gt;in&lt;/b&gt;" in mail.html

@@ -86,8 +86,17 @@ export interface Webhook {
   /** Set after a 410 Gone (or by the server for another reason). */
   disabled?: boolean;
   disabled_reason?: string | null;
+  /** Deliveries since the last success that used up every attempt. */
+  failed_deliveries?: number;
+  /** After a secret rotation: until when the old secret still signs. */
+  previous_secret_expires_at?: string | null;
   /** Only in the 201 answer to the creation. */
   secret?: string;
+}
+
+export interface SecretRotated {
+  secret: string;
+  previous_secret_expires_at: string;
 }
 
 export interface WebhookAttempt {

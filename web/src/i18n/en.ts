@@ -261,6 +261,17 @@ export const en = {
     deliveryAttempts: (n: number) => (n === 1 ? "1 attempt" : `${n} attempts`),
     deliveryNext: (when: string) => `next try ${when}`,
     webhookDisabled: "Disabled",
+    webhookFailing: "Failing",
+    webhookFailingHelp: (n: number) =>
+      `${n === 1 ? "A delivery" : `${n} deliveries in a row`} failed every attempt. Check that the endpoint answers 2xx.`,
+    disabledBecause: (reason: string) => `Disabled: ${reason} Fix the endpoint, then enable it and retry failed deliveries.`,
+    enableWebhook: "Enable",
+    rotateSecret: "Rotate secret",
+    rotatedSecretTitle: "New signing secret",
+    rotatedSecretOnce: (until: string) =>
+      `Copy it now: it is shown only once. The old secret keeps signing beside it until ${until}, so update your receiver before then.`,
+    retryDelivery: "Retry",
+    retryQueued: "Sent again.",
     deliveryOk: "delivered",
     deliveryFailed: "failed",
     deliveryPending: "pending",

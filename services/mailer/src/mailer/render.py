@@ -214,7 +214,7 @@ class MailRenderer:
                 "webhook_url": clean_display_name(data.url)[: USERNAME_MAX * 4],
                 "failed_deliveries": data.failed_deliveries,
                 "reason": clean_display_name(data.reason),
-                "settings_link": f"{self.public_url}/settings/webhooks",
+                "settings_link": f"{self.public_url}/settings#webhooks",
             }
         text = self.env.get_template(f"{template}.txt").render(context)
         html = self.env.get_template(f"{template}.html").render(context)

@@ -71,6 +71,62 @@ describe("settings", () => {
     expect(screen.queryByTestId("webhook-secret")).toBeNull();
   });
 
+  it("shows why a webhook was disabled, enables it, retries a delivery and rotates the secret", async () => {
+    let hook = {
+      id: "w-1",
+      url: "https://example.com/hook",
+      events: ["message.completed"],
+      created_at: "2025-01-01T00:00:00Z",
+      disabled: true,
+      disabled_reason: "5 deliveries in a row failed.",
+      failed_deliveries: 5,
+      previous_secret_expires_at: null,
+    };
+    const server = fakeServer(
+      ...base,
+      sessions,
+      route("GET", "/api/webhooks", () => json({ data: [hook] })),
+      route("PATCH", "/api/webhooks/w-1", () => {
+        hook = { ...hook, disabled: false, disabled_reason: null, failed_deliveries: 0 };
+        return json(hook);
+      }),
+      route("POST", "/api/webhooks/w-1/rotate-secret", () => json({ secret: "whsec_new", previous_secret_expires_at: "2025-01-02T00:00:00Z" })),
+      route("POST", "/api/webhooks/w-1/deliveries/dl-1/retry", () => json({ delivery_id: "dl-1", status: "pending" }, 202)),
+      route("GET", "/api/webhooks/w-1/deliveries", () =>
+        json({
+          data: [
+            {
+              id: "dl-1",
+              event_type: "message.completed",
+              status: "failed",
+              attempts: 8,
+              next_attempt_at: null,
+              created_at: "2025-01-01T00:00:00Z",
+              attempt_log: [{ attempted_at: "2025-01-01T00:00:01Z", status_code: 503, error: null, duration_ms: 12 }],
+            },
+          ],
+        }),
+      ),
+    );
+    renderApp("/settings", undefined, App);
+    const userEv = userEvent.setup({ delay: null });
+    const item = await screen.findByTestId("webhook-item");
+    expect(within(item).getByTestId("webhook-disabled-reason")).toHaveTextContent("5 deliveries in a row failed.");
+    await userEv.click(within(item).getByTestId("webhook-deliveries-toggle"));
+    await within(item).findByTestId("webhook-delivery");
+    expect(within(item).queryByTestId("webhook-delivery-retry")).toBeNull(); // enable it first
+
+    await userEv.click(within(item).getByTestId("webhook-enable"));
+    expect(server.callsTo("PATCH", "/api/webhooks/w-1")[0]?.body).toEqual({ disabled: false });
+    await waitFor(() => expect(within(item).queryByTestId("webhook-disabled-reason")).toBeNull());
+    await userEv.click(await within(item).findByTestId("webhook-delivery-retry"));
+    await waitFor(() => expect(server.callsTo("POST", "/api/webhooks/w-1/deliveries/dl-1/retry")).toHaveLength(1));
+
+    await userEv.click(within(item).getByTestId("webhook-rotate"));
+    expect(await screen.findByTestId("webhook-secret")).toHaveTextContent("whsec_new");
+    expect(screen.getByTestId("webhook-secret-box")).toHaveTextContent("The old secret keeps signing beside it until");
+  });
+
   it("signs out other sessions and everywhere", async () => {
     const server = fakeServer(
       ...base,

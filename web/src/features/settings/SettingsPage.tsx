@@ -1,7 +1,7 @@
 import { useId, useState } from "react";
 import { useNavigate } from "react-router";
 import { errorMessage, fieldErrors, formError, isApiError } from "../../api/errors";
-import type { Session, Webhook, WebhookDelivery, WebhookEvent } from "../../api/types";
+import type { SecretRotated, Session, Webhook, WebhookDelivery, WebhookEvent } from "../../api/types";
 import { useAppDispatch, useAppSelector } from "../../app/hooks";
 import type { ThemePreference } from "../../app/preferences";
 import { t } from "../../i18n";
@@ -27,6 +27,9 @@ import {
   useLogoutAllMutation,
   useRevokeSessionMutation,
   useTestWebhookMutation,
+  useUpdateWebhookMutation,
+  useRotateWebhookSecretMutation,
+  useRetryDeliveryMutation,
 } from "./settingsApi";
 import { selectTheme, themeChosen } from "./uiSlice";
 
@@ -226,7 +229,8 @@ function WebhooksSection() {
   const [create, creating] = useCreateWebhookMutation();
   const [events, setEvents] = useState<WebhookEvent[]>(["message.completed", "message.failed"]);
   const [eventsError, setEventsError] = useState<string | null>(null);
-  const [secret, setSecret] = useState<Webhook | null>(null);
+  // a secret shown once: a new endpoint's, or a rotated one (with the old one's end)
+  const [secret, setSecret] = useState<{ secret?: string; previousUntil?: string } | null>(null);
   const [toDelete, setToDelete] = useState<Webhook | null>(null);
   const [remove, removing] = useDeleteWebhookMutation();
   const form = useForm({ url: "" }, { url: httpUrl });
@@ -245,14 +249,14 @@ function WebhooksSection() {
       return;
     }
     form.setValues({ url: "" });
-    setSecret(result.data);
+    setSecret({ secret: result.data.secret });
   });
 
   const toggle = (event: WebhookEvent, on: boolean) =>
     setEvents((current) => (on ? [...new Set([...current, event])] : current.filter((e) => e !== event)));
 
   return (
-    <section className="card" aria-labelledby="webhooks-title">
+    <section className="card" id="webhooks" aria-labelledby="webhooks-title">
       <h2 className="card__title" id="webhooks-title">
         {t.settings.webhooks}
       </h2>
@@ -261,7 +265,15 @@ function WebhooksSection() {
       {secret?.secret && (
         <div className="secret" role="status" data-testid="webhook-secret-box">
           <p>
-            <strong>{t.settings.secretTitle}</strong> — {t.settings.secretOnce}
+            {secret.previousUntil ? (
+              <>
+                <strong>{t.settings.rotatedSecretTitle}</strong> — {t.settings.rotatedSecretOnce(formatDateTime(secret.previousUntil))}
+              </>
+            ) : (
+              <>
+                <strong>{t.settings.secretTitle}</strong> — {t.settings.secretOnce}
+              </>
+            )}
           </p>
           <code className="secret__value" data-testid="webhook-secret">
             {secret.secret}
@@ -280,7 +292,12 @@ function WebhooksSection() {
       {webhooks.data?.length === 0 && <p className="card__muted">{t.settings.noWebhooks}</p>}
       <ul className="rows" data-testid="webhook-list">
         {webhooks.data?.map((hook) => (
-          <WebhookRow key={hook.id} hook={hook} onDelete={() => setToDelete(hook)} />
+          <WebhookRow
+            key={hook.id}
+            hook={hook}
+            onDelete={() => setToDelete(hook)}
+            onRotated={(rotated) => setSecret({ secret: rotated.secret, previousUntil: rotated.previous_secret_expires_at })}
+          />
         ))}
       </ul>
 
@@ -339,9 +356,12 @@ function WebhooksSection() {
   );
 }
 
-function WebhookRow({ hook, onDelete }: { hook: Webhook; onDelete: () => void }) {
+function WebhookRow({ hook, onDelete, onRotated }: { hook: Webhook; onDelete: () => void; onRotated: (rotated: SecretRotated) => void }) {
   const [open, setOpen] = useState(false);
   const [test, testing] = useTestWebhookMutation();
+  const [update, updating] = useUpdateWebhookMutation();
+  const [rotate, rotating] = useRotateWebhookSecretMutation();
+  const failing = !hook.disabled && (hook.failed_deliveries ?? 0) > 0;
   const deliveriesId = useId();
   return (
     <li className="row row--stacked" data-testid="webhook-item">
@@ -354,12 +374,41 @@ function WebhookRow({ hook, onDelete }: { hook: Webhook; onDelete: () => void })
                 {t.settings.webhookDisabled}
               </span>
             )}
+            {failing && (
+              <span className="badge badge--warn" data-testid="webhook-failing">
+                {t.settings.webhookFailing}
+              </span>
+            )}
           </p>
           <p className="row__meta">
             {hook.events.join(", ")} · {formatDateTime(hook.created_at)}
           </p>
         </div>
         <div className="button-row">
+          {hook.disabled && (
+            <button
+              type="button"
+              className="btn btn--primary btn--small"
+              onClick={() => void update({ id: hook.id, disabled: false })}
+              disabled={updating.isLoading}
+              data-testid="webhook-enable"
+            >
+              {t.settings.enableWebhook}
+            </button>
+          )}
+          <button
+            type="button"
+            className="btn btn--ghost btn--small"
+            onClick={() =>
+              void rotate(hook.id).then((result) => {
+                if ("data" in result && result.data) onRotated(result.data);
+              })
+            }
+            disabled={rotating.isLoading}
+            data-testid="webhook-rotate"
+          >
+            {t.settings.rotateSecret}
+          </button>
           <button
             type="button"
             className="btn btn--secondary btn--small"
@@ -384,6 +433,24 @@ function WebhookRow({ hook, onDelete }: { hook: Webhook; onDelete: () => void })
           </button>
         </div>
       </div>
+      {hook.disabled && hook.disabled_reason && (
+        <p className="form-error" role="status" data-testid="webhook-disabled-reason">
+          {t.settings.disabledBecause(hook.disabled_reason)}
+        </p>
+      )}
+      {failing && (
+        <p className="row__meta" data-testid="webhook-failing-help">
+          {t.settings.webhookFailingHelp(hook.failed_deliveries ?? 0)}
+        </p>
+      )}
+      {[updating.error, rotating.error].map(
+        (error, i) =>
+          error && (
+            <p key={i} className="form-error" role="alert">
+              {errorMessage(error)}
+            </p>
+          ),
+      )}
       {testing.isSuccess && (
         <p className="form-ok" role="status">
           {t.settings.testSent}
@@ -394,7 +461,7 @@ function WebhookRow({ hook, onDelete }: { hook: Webhook; onDelete: () => void })
           {errorMessage(testing.error)}
         </p>
       )}
-      <div id={deliveriesId}>{open && <Deliveries webhookId={hook.id} />}</div>
+      <div id={deliveriesId}>{open && <Deliveries webhookId={hook.id} canRetry={!hook.disabled} />}</div>
     </li>
   );
 }
@@ -412,8 +479,9 @@ function deliveryState(d: WebhookDelivery): { label: string; tone: "ok" | "warn"
   return { label: t.settings.deliveryFailed, tone: "error" };
 }
 
-function Deliveries({ webhookId }: { webhookId: string }) {
+function Deliveries({ webhookId, canRetry }: { webhookId: string; canRetry: boolean }) {
   const { data, isLoading, isError, error } = useGetDeliveriesQuery(webhookId, { pollingInterval: 5000, skipPollingIfUnfocused: true });
+  const [retry, retrying] = useRetryDeliveryMutation();
   if (isLoading) return <Spinner inline />;
   if (isError) return <Alert tone="error">{errorMessage(error)}</Alert>;
   if (!data?.length) return <p className="card__muted">{t.settings.noDeliveries}</p>;
@@ -433,6 +501,20 @@ function Deliveries({ webhookId }: { webhookId: string }) {
             <time className="delivery__time">{formatDateTime(last?.attempted_at ?? d.attempted_at ?? d.created_at)}</time>
             {d.status === "pending" && d.next_attempt_at && (
               <span className="delivery__time"> · {t.settings.deliveryNext(formatDateTime(d.next_attempt_at))}</span>
+            )}
+            {canRetry && d.status === "failed" && (
+              <>
+                {" "}
+                <button
+                  type="button"
+                  className="btn btn--ghost btn--small"
+                  disabled={retrying.isLoading}
+                  onClick={() => void retry({ webhookId, deliveryId: d.id })}
+                  data-testid="webhook-delivery-retry"
+                >
+                  {t.settings.retryDelivery}
+                </button>
+              </>
             )}
           </li>
         );

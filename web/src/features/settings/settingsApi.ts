@@ -1,6 +1,6 @@
 import { api } from "../../api/api";
 import { listOf } from "../../api/list";
-import type { Session, Webhook, WebhookDelivery, WebhookEvent } from "../../api/types";
+import type { SecretRotated, Session, Webhook, WebhookDelivery, WebhookEvent } from "../../api/types";
 
 export const settingsApi = api.injectEndpoints({
   endpoints: (build) => ({
@@ -41,6 +41,21 @@ export const settingsApi = api.injectEndpoints({
       transformResponse: listOf<WebhookDelivery>,
       providesTags: (_result, _error, id) => [{ type: "Deliveries", id }],
     }),
+    updateWebhook: build.mutation<Webhook, { id: string; disabled?: boolean }>({
+      query: ({ id, ...body }) => ({ url: `webhooks/${encodeURIComponent(id)}`, method: "PATCH", body }),
+      invalidatesTags: ["Webhooks"],
+    }),
+    rotateWebhookSecret: build.mutation<SecretRotated, string>({
+      query: (id) => ({ url: `webhooks/${encodeURIComponent(id)}/rotate-secret`, method: "POST" }),
+      invalidatesTags: ["Webhooks"],
+    }),
+    retryDelivery: build.mutation<unknown, { webhookId: string; deliveryId: string }>({
+      query: ({ webhookId, deliveryId }) => ({
+        url: `webhooks/${encodeURIComponent(webhookId)}/deliveries/${encodeURIComponent(deliveryId)}/retry`,
+        method: "POST",
+      }),
+      invalidatesTags: (_result, _error, { webhookId }) => [{ type: "Deliveries", id: webhookId }],
+    }),
     testWebhook: build.mutation<unknown, string>({
       query: (id) => ({ url: `webhooks/${encodeURIComponent(id)}/test`, method: "POST" }),
       invalidatesTags: (_result, _error, id) => [{ type: "Deliveries", id }],
@@ -59,4 +74,7 @@ export const {
   useDeleteWebhookMutation,
   useGetDeliveriesQuery,
   useTestWebhookMutation,
+  useUpdateWebhookMutation,
+  useRotateWebhookSecretMutation,
+  useRetryDeliveryMutation,
 } = settingsApi;
