@@ -200,10 +200,41 @@ class TestRouting:
         assert "access-control-allow-origin" not in refused.headers
 
     async def test_merged_openapi_lists_both_services(self, gateway: httpx.AsyncClient) -> None:
-        paths = (await gateway.get("/api/openapi.json")).json()["paths"]
+        document = (await gateway.get("/api/openapi.json")).json()
+        paths = document["paths"]
         assert "/api/auth/register" in paths
         assert "/api/dialogs" in paths
         assert not any(p.startswith("/internal") for p in paths)
+        # what the gateway adds: who may call, and what an error looks like
+        assert document["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer"
+        assert paths["/api/dialogs"]["get"]["security"] == [{"bearer": []}]
+        assert paths["/api/auth/login"]["post"]["security"] == []
+        responses = paths["/api/dialogs"]["post"]["responses"]
+        assert set(responses["401"]["content"]) == {"application/problem+json"}
+        problem = responses["422"]["content"]["application/problem+json"]["schema"]
+        assert problem == {"$ref": "#/components/schemas/ValidationProblem"}
+        assert "4XX" in responses
+        assert "503" in responses
+        register = paths["/api/auth/register"]["post"]["responses"]
+        assert set(register["429"]["headers"]) == {"Retry-After", "RateLimit", "RateLimit-Policy"}
+
+    @pytest.mark.parametrize(
+        ("method", "path", "allow"),
+        [
+            ("PUT", "/api/dialogs", "GET, POST"),
+            ("PUT", f"/api/dialogs/{uuid.uuid4()}", "DELETE, GET, PATCH"),
+            ("TRACE", "/api/models", "GET"),
+            ("POST", "/api/users/me", "DELETE, GET, PATCH"),
+        ],
+    )
+    async def test_405_names_every_method_of_the_path(
+        self, gw: Gw, method: str, path: str, allow: str
+    ) -> None:
+        user = await gw.register()
+        response = await gw.client.request(method, path, headers=user["auth"])
+        assert response.status_code == 405, response.text
+        assert response.headers["allow"] == allow
+        assert response.headers["content-type"] == "application/problem+json"
 
 
 class TestHardening:
@@ -296,11 +327,14 @@ class TestSettings:
             "::1/128",
         ]
 
-    async def test_other_methods_on_api_paths_are_405(self, gateway: httpx.AsyncClient) -> None:
-        response = await gateway.request("TRACE", "/api/dialogs")
+    async def test_other_methods_on_api_paths_are_405(self, gw: Gw) -> None:
+        user = await gw.register()
+        response = await gw.client.request("TRACE", "/api/dialogs", headers=user["auth"])
         assert response.status_code == 405
         assert response.json()["code"] == "method_not_allowed"
-        assert "GET" in response.headers["allow"]
+        assert response.headers["allow"] == "GET, POST"
+        # the token is checked first, as for any method
+        assert (await gw.client.request("TRACE", "/api/dialogs")).status_code == 401
 
 
 class TestApiDocs:

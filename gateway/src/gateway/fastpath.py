@@ -18,9 +18,6 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from kit.errors import AppError, problem
 
-METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE"})
-ALLOW = ", ".join(sorted(METHODS))
-
 
 class ProxyFastPath:
     def __init__(
@@ -39,16 +36,12 @@ class ProxyFastPath:
         if scope["type"] != "http" or not path.startswith("/api/") or path in self.own_paths:
             await self.app(scope, receive, send)
             return
+        # any method goes to the service, which knows what the path allows (its 405's Allow)
         response: Response
-        if scope["method"] not in METHODS:
+        try:
+            response = await self.handler(Request(scope, receive))
+        except AppError as exc:
             response = problem(
-                405, "method_not_allowed", "Method Not Allowed", headers={"Allow": ALLOW}
+                exc.status_code, exc.code, exc.message, headers=exc.headers, **exc.extra()
             )
-        else:
-            try:
-                response = await self.handler(Request(scope, receive))
-            except AppError as exc:
-                response = problem(
-                    exc.status_code, exc.code, exc.message, headers=exc.headers, **exc.extra()
-                )
         await response(scope, receive, send)

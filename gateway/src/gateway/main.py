@@ -21,6 +21,7 @@ from starlette.middleware import Middleware
 from starlette.responses import JSONResponse, Response
 
 from gateway import docs, proxy, routes, tokens, web
+from gateway import openapi as openapi_document
 from gateway.clientip import ClientAddress
 from gateway.config import Settings, settings
 from gateway.fastpath import ProxyFastPath
@@ -115,7 +116,7 @@ def build_app(config: Settings = settings, *, serve_metrics: bool = True) -> Fas
 
     @app.get("/api/openapi.json", include_in_schema=False)
     async def openapi(request: Request) -> JSONResponse:
-        return JSONResponse(await merged_openapi(request.app.state.http, config))
+        return JSONResponse(await openapi_document.fetch(request.app.state.http, config))
 
     app.include_router(docs.router)
 
@@ -240,23 +241,6 @@ async def with_refresh_cookie(upstream: aiohttp.ClientResponse, config: Settings
         max_age = lifetime if isinstance(lifetime, int) else 30 * 24 * 3600
         tokens.set_refresh_cookie(response, config, token, max_age=max_age)
     return response
-
-
-async def merged_openapi(http: httpx.AsyncClient, config: Settings) -> dict[str, Any]:
-    """One OpenAPI document for the public API, from auth's and chat's own documents."""
-    merged: dict[str, Any] = {
-        "openapi": "3.1.0",
-        "info": {"title": "Parley API", "version": "1"},
-        "paths": {},
-        "components": {"schemas": {}},
-    }
-    for base in (config.auth_url, config.chat_url):
-        document = (await http.get(f"{base}/openapi.json")).json()
-        for path, item in document.get("paths", {}).items():
-            if path.startswith("/api/"):
-                merged["paths"][path] = item
-        merged["components"]["schemas"].update(document.get("components", {}).get("schemas", {}))
-    return merged
 
 
 configure_logging("gateway", settings.log_level)
