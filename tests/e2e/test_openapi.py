@@ -1,10 +1,11 @@
 """Schemathesis (a real dependency) against the running stack's public OpenAPI document.
 
 Bounded: a fixed number of examples per operation and a fixed seed (`PARLEY_SCHEMATHESIS_SEED`
-picks another), every check on (Schemathesis' default; per-operation exceptions need a CLI
-without `--checks`, which would override them): no 5xx, every response within the document (status, content
-type, headers, body schema), no undocumented method answered, Allow headers true, schema-valid
-requests accepted and invalid ones refused. Exceptions carry their reasons in schemathesis.toml.
+picks another). Every check is on (Schemathesis' default; a CLI `--checks` would override the
+per-operation exceptions): no 5xx, every response within the document (status, content type,
+headers, body schema), no undocumented method answered, Allow headers true, schema-valid
+requests accepted and invalid ones refused. The exceptions carry their reasons in
+schemathesis.toml.
 """
 
 from __future__ import annotations
