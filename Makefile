@@ -5,7 +5,7 @@ UV := $(shell command -v uv 2>/dev/null || echo $(TOOLS)/bin/uv)
 NPM := $(shell command -v npm 2>/dev/null)
 WEB_SOURCES := $(shell find web/src web/index.html web/package.json web/vite.config.* -type f 2>/dev/null)
 
-.PHONY: run test test-python test-web bench lint sync web
+.PHONY: run test test-python test-web bench soak lint sync web
 
 run: sync web ## start every process in the foreground (Ctrl-C stops)
 	$(UV) run parley up
@@ -22,7 +22,10 @@ test-web:
 	else echo "Node.js not found: skipping the web unit tests"; fi
 
 bench: sync ## benchmarks (figures printed as tables)
-	@for b in bench/*.py; do echo "== $$b"; $(UV) run python $$b || exit 1; done
+	@for b in bench/*.py; do [ "$$b" = bench/soak.py ] && continue; echo "== $$b"; $(UV) run python $$b || exit 1; done
+
+soak: sync ## 10 minutes of load with workers killed and Redis restarted (PostgreSQL)
+	$(UV) run python bench/soak.py
 
 lint: sync
 	$(UV) run ruff check .

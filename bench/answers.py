@@ -167,12 +167,14 @@ def start_stack(model: Model, backend: str, worker_concurrency: int = 200) -> St
     if backend == "postgres":
         databases = [create_pg_database("bench_auth"), create_pg_database("bench_chat")]
         env["AUTH_DATABASE_URL"], env["CHAT_DATABASE_URL"] = databases
-    process = subprocess.Popen(
-        ["taskset", "-c", SYSTEM_CORE, sys.executable, "-m", "parley", "up"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    log_path = tmp / "stack.log"  # kept: its tail is printed when the stack does not start
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            ["taskset", "-c", SYSTEM_CORE, sys.executable, "-m", "parley", "up"],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
     url = f"http://127.0.0.1:{env['PARLEY_PORT']}"
     stack = Stack(url, process, env, redis, databases, [])
     deadline = time.monotonic() + 120
@@ -184,7 +186,8 @@ def start_stack(model: Model, backend: str, worker_concurrency: int = 200) -> St
             pass
         if time.monotonic() > deadline:
             stack.stop()
-            raise RuntimeError("stack did not start")
+            tail = log_path.read_text(errors="replace").splitlines()[-40:]
+            raise RuntimeError("stack did not start; the end of its log:\n" + "\n".join(tail))
         time.sleep(0.2)
     return stack
 
