@@ -36,6 +36,7 @@ class Stack:
     log_path: Path
     ready_seconds: float
     env: dict[str, str] = field(default_factory=dict)
+    start_log: str = ""  # what the processes said until the stack was ready
     redis_server: RedisServer | None = None  # the stack's own Redis (broker too), to restart
 
     def client(self) -> httpx.Client:
@@ -66,7 +67,10 @@ def start_stack(env: dict[str, str], log_path: Path, timeout: float = 120.0) -> 
             process.kill()
             raise RuntimeError(f"parley up did not get ready:\n{log_path.read_text()[-5000:]}")
         time.sleep(0.1)
-    return Stack(url, process, log_path, time.monotonic() - started, env)
+    time.sleep(1)  # the workers' first rounds (the webhook scheduler's first query)
+    ready = Stack(url, process, log_path, time.monotonic() - started, env)
+    ready.start_log = ready.log()
+    return ready
 
 
 def stop_stack(stack: Stack) -> int:

@@ -97,3 +97,11 @@ def wait_for_status(
         assert message["status"] in ("queued", "generating"), message
         time.sleep(0.02)
     raise TimeoutError(f"message {message_id} not {status} after {timeout}s")
+
+
+def test_a_fresh_stack_starts_without_an_error(stack: Stack) -> None:
+    """A newcomer's first sight of Parley: no traceback and no error line while it starts (the
+    chat-worker used to query its tables before chat had created them)."""
+    assert "Traceback" not in stack.start_log, stack.start_log[-4000:]
+    errors = [line for line in stack.start_log.splitlines() if "| error" in line]
+    assert errors == [], "\n".join(errors)

@@ -17,7 +17,7 @@ from typing import Any
 
 from celery import Celery, signals
 from prometheus_client import Counter
-from sqlalchemy import create_engine, or_, update
+from sqlalchemy import create_engine, inspect, or_, update
 from sqlmodel import Session, col, select
 
 from chat_service.config import settings
@@ -189,7 +189,24 @@ def enqueue_due(limit: int = 100) -> int:
         return sent
 
 
+def wait_for_schema(stop: threading.Event) -> None:
+    """Chat migrates its database when it starts; on a first run the chat-worker may be up
+    before that, and its queries would fail (`no such table`) until then."""
+    said = False
+    while not stop.is_set():
+        try:
+            if inspect(engine).has_table(WebhookDelivery.__tablename__):
+                return
+        except Exception as exc:
+            log.debug("database not reachable yet: %s", exc)
+        if not said:
+            log.info("waiting for chat to create its tables")
+            said = True
+        stop.wait(0.5)
+
+
 def run_scheduler(stop: threading.Event) -> None:
+    wait_for_schema(stop)
     while not stop.wait(SCHEDULER_SECONDS):
         try:
             enqueue_due()
