@@ -1,6 +1,7 @@
 import { fireEvent, screen, waitFor, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { describe, expect, it, vi } from "vitest";
+import type { Webhook } from "../../api/types";
 import { App } from "../../app/App";
 import { fakeServer, json, noContent, problem, renderApp, route, tokens, user } from "../../test/utils";
 
@@ -72,7 +73,7 @@ describe("settings", () => {
   });
 
   it("shows why a webhook was disabled, enables it, retries a delivery and rotates the secret", async () => {
-    let hook = {
+    let hook: Webhook = {
       id: "w-1",
       url: "https://example.com/hook",
       events: ["message.completed"],
