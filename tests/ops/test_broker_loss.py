@@ -12,6 +12,7 @@ import subprocess
 import time
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -40,7 +41,9 @@ def start_worker(
 ) -> tuple[subprocess.Popen[bytes], int, Path]:
     health = free_port()
     chat_db = f"sqlite+aiosqlite:///{tmp_path / 'chat.db'}"
-    upgrade(chat_db, CHAT_MIGRATIONS)
+    # alembic's env runs its own event loop: not on this (pytest-asyncio's) thread
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(upgrade, chat_db, CHAT_MIGRATIONS).result()
     env = {
         **os.environ,
         "PARLEY_ENV": "testing",

@@ -31,6 +31,11 @@ def _not_common(value: str) -> str:
 
 Username = Annotated[str, Field(min_length=1, max_length=25), AfterValidator(_username)]
 Email = Annotated[EmailStr, AfterValidator(_email)]
+# An address that is only looked up (sign-in, forgot password): any text up to an address's
+# length. An unknown or malformed one gets the same answer as a wrong one, so the format of an
+# address (which email-validator judges more strictly than a schema can say) is checked only
+# where an account is created.
+GivenEmail = Annotated[str, Field(min_length=1, max_length=254), AfterValidator(_email)]
 # No truncation and no trimming: what the user typed is what is hashed.
 Password = Annotated[str, Field(min_length=8, max_length=1024)]
 NewPassword = Annotated[Password, AfterValidator(_not_common)]
@@ -46,7 +51,7 @@ class RegisterIn(Input):
 
 
 class LoginIn(Input):
-    email: Email
+    email: GivenEmail
     password: GivenPassword
 
 
@@ -55,7 +60,7 @@ class TokenIn(Input):
 
 
 class EmailIn(Input):
-    email: Email
+    email: GivenEmail
 
 
 class PasswordResetIn(Input):
