@@ -44,8 +44,10 @@ def test_the_api_holds_to_its_openapi_document(stack: Stack, tmp_path: Path) -> 
             "15",
             "--seed",
             SEED,
+            # one worker: with two, Schemathesis 4.32 now and then fails inside its own generator
+            # (a KeyError in a shared cache), which is no finding about Parley
             "--workers",
-            "2",
+            "1",
             "--request-timeout",
             "10",
             "--no-color",

@@ -10,9 +10,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, field_validator
 
 NUL_MESSAGE = "NUL characters are not allowed."
+# what the OpenAPI document says of every such text (`QueryText` takes it through Query(...))
+NO_NUL_PATTERN = r"^[^\u0000]*$"
+NO_NUL = {"pattern": NO_NUL_PATTERN}
 
 
 def _has_nul(value: Any) -> bool:
@@ -34,8 +37,24 @@ def no_nul(value: str) -> str:
 QueryText = Annotated[str, AfterValidator(no_nul)]
 
 
+def _document_no_nul(schema: dict[str, Any]) -> None:
+    """Add the no-NUL pattern to every text in a JSON schema that has no pattern of its own."""
+    if schema.get("type") == "string" and "pattern" not in schema and "format" not in schema:
+        schema["pattern"] = NO_NUL_PATTERN
+    for key in ("anyOf", "oneOf", "allOf"):
+        for sub in schema.get(key, []):
+            _document_no_nul(sub)
+    if isinstance(schema.get("items"), dict):
+        _document_no_nul(schema["items"])
+    for sub in schema.get("properties", {}).values():
+        _document_no_nul(sub)
+
+
 class Input(BaseModel):
-    """Base of request bodies: any field holding text with a NUL is refused."""
+    """Base of request bodies: any field holding text with a NUL is refused (and the schema
+    says so, so generated clients and Schemathesis know)."""
+
+    model_config = ConfigDict(json_schema_extra=_document_no_nul)
 
     @field_validator("*", mode="after")
     @classmethod

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query
 from auth_service.admin import service
 from auth_service.admin.schemas import AdminUser, AdminUserPage, AdminUserUpdate
 from auth_service.dependencies import RuntimeDep, SessionDep, StaffUser
-from kit.schemas import QueryText
+from kit.schemas import NO_NUL, QueryText
 
 router = APIRouter(responses={403: {"description": "Staff only"}})
 
@@ -19,9 +19,10 @@ async def list_users(
     runtime: RuntimeDep,
     session: SessionDep,
     q: Annotated[
-        QueryText | None, Query(max_length=254, description="Part of an email or username")
+        QueryText | None,
+        Query(json_schema_extra=NO_NUL, max_length=254, description="Part of an email or username"),
     ] = None,
-    cursor: Annotated[QueryText | None, Query(max_length=200)] = None,
+    cursor: Annotated[QueryText | None, Query(json_schema_extra=NO_NUL, max_length=200)] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
 ) -> AdminUserPage:
     """Users, newest first, with an optional search; page on with `next_cursor`."""

@@ -19,7 +19,7 @@ from chat_service.messages.schemas import MessagePublic
 from chat_service.pagination import decode_cursor, encode_cursor
 from kit.db import utcnow
 from kit.dependencies import costly_write, count_write
-from kit.schemas import QueryText
+from kit.schemas import NO_NUL, QueryText
 
 router = APIRouter(prefix="/api/dialogs", tags=["dialogs"])
 NOT_FOUND: dict[int | str, dict[str, Any]] = {
@@ -31,9 +31,9 @@ NOT_FOUND: dict[int | str, dict[str, Any]] = {
 async def list_dialogs(
     caller: Caller,
     session: SessionDep,
-    cursor: Annotated[QueryText | None, Query(max_length=200)] = None,
+    cursor: Annotated[QueryText | None, Query(json_schema_extra=NO_NUL, max_length=200)] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 30,
-    q: Annotated[QueryText | None, Query(max_length=200)] = None,
+    q: Annotated[QueryText | None, Query(json_schema_extra=NO_NUL, max_length=200)] = None,
 ) -> DialogPage:
     """The caller's dialogs, most recently active first."""
     after = decode_cursor(cursor) if cursor else None

@@ -20,7 +20,7 @@ from chat_service.messages.schemas import (
 )
 from chat_service.pagination import decode_cursor, encode_cursor
 from kit.dependencies import costly_write
-from kit.schemas import QueryText
+from kit.schemas import NO_NUL, QueryText
 
 router = APIRouter(tags=["messages"])
 internal = APIRouter(prefix="/internal", dependencies=[Internal], include_in_schema=False)
@@ -31,7 +31,7 @@ async def list_messages(
     dialog_id: uuid.UUID,
     caller: Caller,
     session: SessionDep,
-    before: Annotated[QueryText | None, Query(max_length=200)] = None,
+    before: Annotated[QueryText | None, Query(json_schema_extra=NO_NUL, max_length=200)] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
 ) -> MessagePage:
     """A page of a dialog's messages, oldest to newest; `next_cursor` pages further back."""
