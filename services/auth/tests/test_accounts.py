@@ -15,6 +15,8 @@ from auth_service.models import AuthSession, EmailToken, Profile, RefreshToken, 
 from auth_service.ratelimit import account_key
 from kit.outbox import OutboxEvent
 
+from .conftest import Api
+
 Variant = Callable[..., AbstractAsyncContextManager[httpx.AsyncClient]]
 
 
@@ -428,3 +430,16 @@ def _sid(access_token: str) -> str:
 
     payload = access_token.split(".")[1]
     return str(json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))["sid"])
+
+
+class TestInternalContact:
+    async def test_only_parleys_services_read_an_address(self, auth_variant: Any) -> None:
+        async with auth_variant(internal_token="internal-test-token") as client:
+            registered = await Api(client).register()
+            path = f"/internal/users/{registered['user']['id']}/contact"
+            assert (await client.get(path)).status_code == 401
+            wrong = await client.get(path, headers={"Authorization": "Bearer nope"})
+            assert wrong.status_code == 403
+            ok = await client.get(path, headers={"Authorization": "Bearer internal-test-token"})
+            assert ok.status_code == 200
+            assert ok.json()["email"] == registered["account"]["email"]

@@ -16,6 +16,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from kit.db import Database
 from kit.errors import ServiceUnavailable
+from kit.internal import check_internal_token
 from kit.jwt import AccessClaims, JWKSVerifier, bearer_token
 
 log = logging.getLogger(__name__)
@@ -69,3 +70,13 @@ async def count_write(
         log.warning("rate limiter unavailable; %s not counted", name)
         return
     response.headers.update(decision.headers)
+
+
+async def require_internal(
+    request: Request, authorization: Annotated[str | None, Header()] = None
+) -> None:
+    """`/internal/*` routes: only Parley's own services, with `Bearer $PARLEY_INTERNAL_TOKEN`."""
+    check_internal_token(authorization, request.app.state.runtime.settings.internal_token)
+
+
+Internal = Depends(require_internal)

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Request
 
 from auth_service.models import AuthSession, User
 from auth_service.runtime import Runtime
 from kit.dependencies import ClaimsDep as ClaimsDep
+from kit.dependencies import Internal as Internal
 from kit.dependencies import SessionDep as SessionDep
 from kit.errors import Forbidden, Unauthorized
-from kit.internal import check_internal_token
 
 
 async def get_runtime(request: Request) -> Runtime:
@@ -44,12 +44,3 @@ async def get_staff_user(user: CurrentUser) -> User:
 
 
 StaffUser = Annotated[User, Depends(get_staff_user)]
-
-
-async def require_internal(
-    runtime: RuntimeDep, authorization: Annotated[str | None, Header()] = None
-) -> None:
-    check_internal_token(authorization, runtime.settings.internal_token)
-
-
-Internal = Depends(require_internal)

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Request
 
 from chat_service.runtime import Runtime
 from kit.dependencies import ClaimsDep as ClaimsDep
+from kit.dependencies import Internal as Internal
 from kit.dependencies import SessionDep as SessionDep
-from kit.internal import check_internal_token
 
 
 async def get_runtime(request: Request) -> Runtime:
@@ -21,12 +21,3 @@ RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 
 
 Caller = ClaimsDep
-
-
-async def require_internal(
-    runtime: RuntimeDep, authorization: Annotated[str | None, Header()] = None
-) -> None:
-    check_internal_token(authorization, runtime.settings.internal_token)
-
-
-Internal = Depends(require_internal)
