@@ -464,12 +464,20 @@ async def latency_rows(model: Model, quick: bool, only: set[str]) -> list[Row]:
     stack = start_stack(model, "sqlite")
     try:
         idle = {name: stack.rss_mb(name) for name in PROCESSES}
+        start_cpu = {name: stack.cpu_seconds(name) for name in PROCESSES}
         rows += [
             (
                 "start to ready (parley up, one core)",
                 f"{stack.ready_seconds:.1f} s",
                 "<= 8 s",
                 _ok(stack.ready_seconds <= 8),
+            ),
+            (
+                "CPU to start, by process",
+                ", ".join(f"{name} {s:.1f}" for name, s in start_cpu.items())
+                + f" = {sum(start_cpu.values()):.1f} s",
+                "",
+                "",
             ),
             (
                 "idle RSS per process",
