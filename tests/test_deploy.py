@@ -113,7 +113,7 @@ def test_llm_worker_scales_and_workers_drain() -> None:
     assert webhooks["command"][:10] == [
         "celery",
         "-A",
-        "chat_service.worker",
+        "chat_service.webhooks.worker",
         "worker",
         "-Q",
         "webhooks",

@@ -12,7 +12,7 @@ import pytest
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from chat_service.messages.hub import AnswerHub, AnswerReader
+from chat_service.messages.answering.hub import AnswerHub, AnswerReader
 from kit.redis_clients import async_redis
 from parley.redis_server import RedisServer
 

@@ -113,8 +113,8 @@ class TestWebhookRegistration:
 
 class TestModelCatalog:
     async def test_models_come_from_the_provider_when_not_configured(self) -> None:
+        from chat_service.catalog.service import ModelCatalog
         from chat_service.config import Settings
-        from chat_service.model_catalog import ModelCatalog
         from kit.testing.servers import serve_asgi
         from parley.model_server import Behaviour, ModelServer
 

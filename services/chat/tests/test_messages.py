@@ -10,7 +10,6 @@ import uuid
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
@@ -19,6 +18,7 @@ from sqlmodel import func, select
 
 from chat_service.models import Message
 from chat_service.runtime import Runtime
+from kit.answer_jobs import Job
 from parley.redis_server import RedisServer
 
 Headers = Callable[..., dict[str, str]]
@@ -183,10 +183,10 @@ class TestPostMessage:
         publishing, release = asyncio.Event(), asyncio.Event()
         enqueue = jobs.enqueue_answer
 
-        async def slow_enqueue(payload: dict[str, Any]) -> None:
+        async def slow_enqueue(job: Job) -> None:
             publishing.set()
             await release.wait()
-            await enqueue(payload)
+            await enqueue(job)
 
         monkeypatch.setattr(jobs, "enqueue_answer", slow_enqueue)
         posting = asyncio.create_task(
@@ -215,15 +215,17 @@ class TestStartUp:
         # start-up. Seen from a fresh process running chat: once started, sending the first job
         # imports nothing more.
         script = """
-import asyncio, json, sys
+import asyncio, json, sys, uuid
 from chat_service.main import app
+from kit.answer_jobs import Job
 
 async def main():
     async with app.router.lifespan_context(app):
         # the warm-up runs in the background: the first message may come before it ends
         await asyncio.gather(*(t for t in asyncio.all_tasks() if t.get_name() == "warm-up sending"))
         before = set(sys.modules)
-        await app.state.runtime.jobs.enqueue_answer({"message_id": "first"})
+        job = Job(message_id=uuid.uuid4(), generation=0, model="m", messages=[])
+        await app.state.runtime.jobs.enqueue_answer(job)
         print(json.dumps(sorted(set(sys.modules) - before)))
 
 asyncio.run(main())
@@ -392,7 +394,7 @@ class TestReaper:
         internal: dict[str, str],
         redis_server: RedisServer,
     ) -> None:
-        from chat_service.messages.service import reap
+        from chat_service.messages.generation import reap
         from kit import answers
 
         headers = user()
@@ -450,7 +452,7 @@ class TestStrandedMessages:
     async def test_a_queued_message_whose_job_was_lost_is_queued_again(
         self, chat_client: httpx.AsyncClient, user: Headers, redis_server: RedisServer
     ) -> None:
-        from chat_service.messages.service import requeue_stranded
+        from chat_service.messages.generation import requeue_stranded
         from chat_service.models import Message as MessageRow
 
         dialog = await new_dialog(chat_client, user(), message_text="lost on its way")

@@ -14,6 +14,8 @@ from typing import Any
 from kombu import Connection, Exchange, Queue
 from pydantic import BaseModel, Field
 
+from kit import event_types
+
 EXCHANGE = Exchange("parley.events", type="topic", durable=True)
 
 
@@ -28,14 +30,14 @@ class Event(BaseModel):
 # consumer queue -> routing keys it receives
 SUBSCRIPTIONS: dict[str, tuple[str, ...]] = {
     "mailer": (
-        "auth.email_confirmation_requested",
-        "auth.password_reset_requested",
-        "auth.password_changed",
-        "auth.email_confirmed",
-        "chat.webhook_failing",
-        "chat.webhook_disabled",
+        event_types.EMAIL_CONFIRMATION_REQUESTED,
+        event_types.PASSWORD_RESET_REQUESTED,
+        event_types.PASSWORD_CHANGED,
+        event_types.EMAIL_CONFIRMED,
+        event_types.WEBHOOK_FAILING,
+        event_types.WEBHOOK_DISABLED,
     ),
-    "chat.events": ("auth.user_deleted",),
+    "chat.events": (event_types.USER_DELETED,),
 }
 
 

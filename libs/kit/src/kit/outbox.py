@@ -14,6 +14,7 @@ import contextlib
 import json
 import logging
 import uuid
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -42,10 +43,11 @@ class OutboxEvent(SQLModel, table=True):
 
 
 def add_event(
-    session: AsyncSession | Session, event_type: str, data: dict[str, Any]
+    session: AsyncSession | Session, event_type: str, data: Mapping[str, Any]
 ) -> events.Event:
-    """Record an event in the current transaction; the relay publishes it after commit."""
-    event = events.Event(type=event_type, data=data)
+    """Record an event in the current transaction; the relay publishes it after commit.
+    `event_type` and `data` come from `kit.event_types`."""
+    event = events.Event(type=event_type, data=dict(data))
     session.add(
         OutboxEvent(
             id=event.id,

@@ -11,19 +11,20 @@ from pathlib import Path
 import httpx
 from fastapi import FastAPI
 
-from chat_service import catalog, events
+from chat_service import account_events
+from chat_service.catalog import endpoints as catalog
+from chat_service.catalog.service import ModelCatalog
 from chat_service.config import Settings, settings
 from chat_service.dialogs import endpoints as dialogs
-from chat_service.jobs import QUEUE as JOB_QUEUE
-from chat_service.jobs import JobQueue
 from chat_service.messages import endpoints as messages
-from chat_service.messages import service as message_service
-from chat_service.messages import stream
-from chat_service.messages.hub import AnswerHub
-from chat_service.model_catalog import ModelCatalog
+from chat_service.messages import generation
+from chat_service.messages.answering import sse
+from chat_service.messages.answering.hub import AnswerHub
+from chat_service.messages.answering.queue import JobQueue
 from chat_service.runtime import Runtime
 from chat_service.webhooks import WEBHOOK_QUEUE
 from chat_service.webhooks import endpoints as webhook_endpoints
+from kit import answer_jobs
 from kit.app import create_app
 from kit.db import Database
 from kit.jwt import JWKSSource, JWKSVerifier, http_jwks
@@ -70,9 +71,9 @@ def build_app(config: Settings = settings, *, jwks_source: JWKSSource | None = N
             "redis": redis.ping,
             "broker": lambda: asyncio.to_thread(jobs.ping),
         }
-        watch_queues(config.broker_url, [JOB_QUEUE, WEBHOOK_QUEUE])
+        watch_queues(config.broker_url, [answer_jobs.QUEUE, WEBHOOK_QUEUE])
         relay = OutboxRelay(db, config.broker_url, service="chat")
-        consumer = events.consumer(app.state.runtime, asyncio.get_running_loop())
+        consumer = account_events.consumer(app.state.runtime, asyncio.get_running_loop())
         consumer.start()
         relay.start()
         stopping = asyncio.Event()
@@ -95,7 +96,7 @@ def build_app(config: Settings = settings, *, jwks_source: JWKSSource | None = N
     app = create_app(service="chat", title="Parley chat", lifespan=lifespan)
     app.include_router(dialogs.router)
     app.include_router(messages.router)
-    app.include_router(stream.router)
+    app.include_router(sse.router)
     app.include_router(messages.internal)
     app.include_router(catalog.router)
     app.include_router(webhook_endpoints.router)
@@ -103,7 +104,7 @@ def build_app(config: Settings = settings, *, jwks_source: JWKSSource | None = N
 
 
 async def reaper(runtime: Runtime, stopping: asyncio.Event) -> None:
-    """Fail answers whose worker died and was not replaced (see `messages.service.reap`)."""
+    """Fail answers whose worker died and was not replaced (see `messages.generation.reap`)."""
     while True:
         try:
             await asyncio.wait_for(stopping.wait(), runtime.settings.reaper_interval_seconds)
@@ -112,10 +113,10 @@ async def reaper(runtime: Runtime, stopping: asyncio.Event) -> None:
             pass
         try:
             async with runtime.db.session() as session:
-                if failed := await message_service.reap(runtime, session):
+                if failed := await generation.reap(runtime, session):
                     log.warning("reaper failed %d answer(s) whose worker stopped", failed)
             async with runtime.db.session() as session:
-                if requeued := await message_service.requeue_stranded(runtime, session):
+                if requeued := await generation.requeue_stranded(runtime, session):
                     log.warning("reaper queued %d stranded answer(s) again", requeued)
         except Exception:
             log.exception("reaper run failed")

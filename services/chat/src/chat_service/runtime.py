@@ -7,10 +7,10 @@ from dataclasses import dataclass
 import httpx
 from redis.asyncio import Redis
 
+from chat_service.catalog.service import ModelCatalog
 from chat_service.config import Settings
-from chat_service.jobs import JobQueue
-from chat_service.messages.hub import AnswerHub
-from chat_service.model_catalog import ModelCatalog
+from chat_service.messages.answering.hub import AnswerHub
+from chat_service.messages.answering.queue import JobQueue
 from kit.db import Database
 from kit.jwt import JWKSVerifier
 from kit.ratelimit import Limit, RateLimiter

@@ -20,6 +20,8 @@ from typing import Any
 
 import httpx
 
+from kit import answer_jobs
+from kit.answer_jobs import StartIn, StartItem
 from kit.logging import REQUEST_ID_HEADER, request_id_var
 
 log = logging.getLogger(__name__)
@@ -95,8 +97,8 @@ class ChatClient:
             time.sleep(pause)
 
     def _starts(self, wanted: dict[uuid.UUID, int]) -> dict[uuid.UUID, str]:
-        body = {"messages": [{"id": str(m), "generation": g} for m, g in wanted.items()]}
-        outcomes = self._post("/internal/messages/start", body)["messages"]
+        body = StartIn(messages=[StartItem(id=m, generation=g) for m, g in wanted.items()])
+        outcomes = self._post(answer_jobs.START_PATH, body.model_dump(mode="json"))["messages"]
         return {uuid.UUID(m): outcome for m, outcome in outcomes.items()}
 
     def start(self, message_id: uuid.UUID, generation: int) -> None:
@@ -163,7 +165,7 @@ class ChatClient:
                     self._pending_starts[:0] = unknown
 
     def answer(self, message_id: uuid.UUID, body: dict[str, Any]) -> dict[str, Any]:
-        return self._post(f"/internal/messages/{message_id}/answer", body)
+        return self._post(answer_jobs.answer_path(message_id), body)
 
 
 @dataclass

@@ -29,7 +29,7 @@ import openai
 from redis import Redis
 from redis.exceptions import RedisError
 
-from kit import answers
+from kit.answer_jobs import AnswerError, AnswerIn, Job
 from llm_worker import metrics
 from llm_worker.chat_client import ChatClient, ChatUnavailable, MessageGone
 from llm_worker.inflight import Generation, InFlight
@@ -42,14 +42,6 @@ MAX_RETRY_AFTER_SECONDS = 60.0
 
 
 @dataclass
-class Job:
-    message_id: uuid.UUID
-    generation: int
-    model: str
-    messages: list[dict[str, Any]]
-
-
-@dataclass
 class Outcome:
     text: str = ""
     usage: dict[str, int] = field(default_factory=dict)
@@ -58,13 +50,14 @@ class Outcome:
     cancelled: bool = False
 
     def callback_body(self, generation: int) -> dict[str, Any]:
-        return {
-            "generation": generation,
-            "status": "failed" if self.error else "completed",
-            "answer_text": self.text,
-            "error": self.error,
-            "usage": self.usage or None,
-        }
+        body = AnswerIn(
+            generation=generation,
+            status="failed" if self.error else "completed",
+            answer_text=self.text,
+            error=AnswerError.model_validate(self.error) if self.error else None,
+            usage=self.usage or None,
+        )
+        return body.model_dump(mode="json")
 
 
 class TransientBeforeFirstToken(Exception):
@@ -340,6 +333,3 @@ def report(
     redis.delete(key)
     metrics.ANSWERS.labels(str(stored["status"])).inc()
     return str(stored["status"]), None
-
-
-__all__ = ["Job", "answers", "generate", "report"]

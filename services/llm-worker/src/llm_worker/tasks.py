@@ -4,87 +4,38 @@ from __future__ import annotations
 
 import logging
 import uuid
-from functools import cache
 from typing import Any
 
-import httpx2
-import openai
 from celery import Task
-from redis import Redis
 
+from kit import answer_jobs
 from kit.logging import message_id_var, request_id_var
-from kit.redis_clients import sync_redis
+from llm_worker import clients
 from llm_worker.celery_app import app
-from llm_worker.chat_client import ChatClient
-from llm_worker.completion import Job, generate, report
-from llm_worker.config import settings
-from llm_worker.inflight import InFlight
+from llm_worker.completion import generate, report
 
 log = logging.getLogger(__name__)
 CALLBACK_RETRY_SECONDS = 15
 TASK_RETRIES = 20
 
 
-@cache
-def _llm() -> openai.OpenAI:
-    # the SDK is built on httpx2: its own client class, sized for every generation at once
-    timeout = httpx2.Timeout(settings.llm_timeout, connect=10.0)
-    return openai.OpenAI(
-        api_key=settings.openai_api_key or "not-needed",
-        base_url=settings.base_url,
-        max_retries=0,
-        timeout=timeout,
-        http_client=openai.DefaultHttpxClient(
-            timeout=timeout,
-            limits=httpx2.Limits(
-                max_connections=settings.concurrency + 10, max_keepalive_connections=100
-            ),
-        ),
-    )
-
-
-@cache
-def _chat() -> ChatClient:
-    return ChatClient(settings.chat_url, settings.internal_token)
-
-
-@cache
-def _redis() -> Redis:
-    return sync_redis(settings.redis_url, health_check_interval=30)
-
-
-@cache
-def _inflight() -> InFlight:
-    return InFlight(_redis())
-
-
 def give_up(message_id: uuid.UUID, generation: int, exc: Exception) -> str:
     log.error("answer job failed for good: %s", exc)
-    error = {
-        "code": "worker_error",
-        "message": "The answer could not be produced.",
-        "retryable": True,
-    }
+    body = answer_jobs.AnswerIn(
+        generation=generation,
+        status="failed",
+        error=answer_jobs.AnswerError(
+            code="worker_error", message="The answer could not be produced.", retryable=True
+        ),
+    )
     try:
-        _chat().answer(message_id, {"generation": generation, "status": "failed", "error": error})
+        clients.chat().answer(message_id, body.model_dump(mode="json"))
     except Exception:
         log.exception("could not tell chat; its reaper will fail the message")
     return "failed"
 
 
-def warm_up() -> None:
-    """Build the shared clients before the first job: hundreds of threads racing to build
-    them (each loading TLS certificates) would otherwise stall the first answers."""
-    _llm()
-    _chat()
-    _inflight()
-
-
-def readiness_checks() -> dict[str, Any]:
-    return {"redis": _redis().ping}
-
-
-@app.task(name="llm.generate_answer", bind=True, max_retries=TASK_RETRIES)
+@app.task(name=answer_jobs.TASK, bind=True, max_retries=TASK_RETRIES)
 def generate_answer(
     self: Task,
     message_id: str,
@@ -99,11 +50,22 @@ def generate_answer(
     try:
         try:
             if outcome is not None:  # the answer exists; only chat still has to hear it
-                status, unsent = report(_chat(), uuid.UUID(message_id), outcome, _redis())
+                status, unsent = report(
+                    clients.chat(), uuid.UUID(message_id), outcome, clients.redis()
+                )
             else:
-                job = Job(uuid.UUID(message_id), generation, model, messages)
+                job = answer_jobs.Job(
+                    message_id=uuid.UUID(message_id),
+                    generation=generation,
+                    model=model,
+                    messages=messages,
+                )
                 status, unsent = generate(
-                    job, llm=_llm(), chat=_chat(), redis=_redis(), inflight=_inflight()
+                    job,
+                    llm=clients.llm(),
+                    chat=clients.chat(),
+                    redis=clients.redis(),
+                    inflight=clients.inflight(),
                 )
         except Exception as exc:
             # Chat or Redis unreachable for longer than their own retries: run the whole job

@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from pydantic import BaseModel, ValidationError
 
+from kit import event_types
 from kit.events import Event
 from mailer.config import MailerSettings
 
@@ -29,12 +30,12 @@ USERNAME_MAX = 64
 
 # event type -> template name (also the `template` metric label)
 TEMPLATES: dict[str, str] = {
-    "auth.email_confirmation_requested": "email_confirmation",
-    "auth.password_reset_requested": "password_reset",
-    "auth.password_changed": "password_changed",
-    "auth.email_confirmed": "welcome",
-    "chat.webhook_failing": "webhook_failing",
-    "chat.webhook_disabled": "webhook_disabled",
+    event_types.EMAIL_CONFIRMATION_REQUESTED: "email_confirmation",
+    event_types.PASSWORD_RESET_REQUESTED: "password_reset",
+    event_types.PASSWORD_CHANGED: "password_changed",
+    event_types.EMAIL_CONFIRMED: "welcome",
+    event_types.WEBHOOK_FAILING: "webhook_failing",
+    event_types.WEBHOOK_DISABLED: "webhook_disabled",
 }
 SUBJECTS: dict[str, str] = {
     "email_confirmation": f"Confirm your email address for {PRODUCT}",
@@ -47,7 +48,7 @@ SUBJECTS: dict[str, str] = {
 LINK_TEMPLATES = {"email_confirmation", "password_reset"}
 WEBHOOK_TEMPLATES = {"webhook_failing", "webhook_disabled"}
 # events that name the user without an address: the mailer asks auth for it (directory.py)
-CONTACT_EVENTS = frozenset({"chat.webhook_failing", "chat.webhook_disabled"})
+CONTACT_EVENTS = frozenset({event_types.WEBHOOK_FAILING, event_types.WEBHOOK_DISABLED})
 
 _CONTROL_CATEGORIES = {"Cc", "Cf", "Zl", "Zp", "Cs", "Co", "Cn"}
 _SPACES = re.compile(r"\s+")

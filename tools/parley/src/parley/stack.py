@@ -14,6 +14,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from kit import answer_jobs
 from parley.redis_server import RedisServer
 
 PY = sys.executable
@@ -72,7 +73,7 @@ def internal_token(data_dir: Path) -> str:
 
 
 def llm_worker_command(concurrency: int, name: str, loglevel: str = "INFO") -> list[str]:
-    """An llm-worker process: Celery on queue `llm`, a threads pool of `concurrency` slots."""
+    """An llm-worker process: Celery on the answer queue, a threads pool of `concurrency` slots."""
     return [
         PY,
         "-m",
@@ -81,7 +82,7 @@ def llm_worker_command(concurrency: int, name: str, loglevel: str = "INFO") -> l
         "llm_worker.celery_app",
         "worker",
         "-Q",
-        "llm",
+        answer_jobs.QUEUE,
         "-P",
         "threads",
         "-c",
@@ -102,7 +103,7 @@ def chat_worker_command(name: str, loglevel: str = "INFO") -> list[str]:
         "-m",
         "celery",
         "-A",
-        "chat_service.worker",
+        "chat_service.webhooks.worker",
         "worker",
         "-Q",
         "webhooks",

@@ -32,7 +32,7 @@ from auth_service.profiles.service import profile_public
 from auth_service.ratelimit import account_key
 from auth_service.runtime import Runtime
 from auth_service.sessions import service as sessions
-from kit import account_state
+from kit import account_state, event_types
 from kit.db import after_commit, utcnow
 from kit.errors import AppError, FieldErrors, Unauthorized
 from kit.outbox import add_event
@@ -71,8 +71,8 @@ def user_public(user: User, profile: Profile, public_url: str) -> UserPublic:
     )
 
 
-def _identity(user: User) -> dict[str, str]:
-    return {"user_id": str(user.id), "email": user.email, "username": user.username}
+def _identity(user: User) -> event_types.Identity:
+    return event_types.identity(user.id, user.email, user.username)
 
 
 # --- registration and confirmation -----------------------------------------------------------
@@ -114,7 +114,7 @@ async def create_user(
             code="email_taken",
         ) from None
     session.add(Profile(user_id=user.id))
-    add_event(session, "auth.user_registered", _identity(user))
+    add_event(session, event_types.USER_REGISTERED, _identity(user))
     return user
 
 
@@ -127,7 +127,7 @@ async def request_confirmation(runtime: Runtime, session: AsyncSession, user: Us
         purpose="confirm",
         lifetime=timedelta(hours=runtime.settings.confirm_token_hours),
         path="email-verify",
-        event="auth.email_confirmation_requested",
+        event=event_types.EMAIL_CONFIRMATION_REQUESTED,
     )
 
 
@@ -151,9 +151,7 @@ async def _mail_token(
     )
     # PARLEY_PUBLIC_URL only: a Host header is the client's to choose.
     link = f"{runtime.settings.public_url.rstrip('/')}/{path}/{token}"
-    add_event(
-        session, event, {**_identity(user), "link": link, "expires_at": expires_at.isoformat()}
-    )
+    add_event(session, event, event_types.link_mail(_identity(user), link, expires_at))
 
 
 async def register(
@@ -188,7 +186,7 @@ async def confirm_email(runtime: Runtime, session: AsyncSession, token: str) -> 
     if not user.is_email_confirmed:
         user.is_email_confirmed = True
         user.updated_at = now
-        add_event(session, "auth.email_confirmed", _identity(user))
+        add_event(session, event_types.EMAIL_CONFIRMED, _identity(user))
         user_id, ttl = user.id, account_state.ttl_seconds(runtime.settings.access_lifetime)
 
         async def publish() -> None:
@@ -254,7 +252,7 @@ async def request_password_reset(runtime: Runtime, email: str) -> None:
                 purpose="reset",
                 lifetime=timedelta(minutes=runtime.settings.reset_token_minutes),
                 path="password-reset",
-                event="auth.password_reset_requested",
+                event=event_types.PASSWORD_RESET_REQUESTED,
             )
     except Exception:
         log.exception("preparing a password reset mail failed")
@@ -278,7 +276,7 @@ async def reset_password(runtime: Runtime, session: AsyncSession, data: Password
     await sessions.revoke_sessions(
         runtime, session, await sessions.active_sessions(session, user.id)
     )
-    add_event(session, "auth.password_changed", _identity(user))
+    add_event(session, event_types.PASSWORD_CHANGED, _identity(user))
     await session.flush()
     account = account_key(user.email)
     after_commit(session, lambda: runtime.login_throttle.clear(account))
@@ -302,7 +300,7 @@ async def change_password(
         s for s in await sessions.active_sessions(session, user.id) if s.id != current_session
     ]
     await sessions.revoke_sessions(runtime, session, others)
-    add_event(session, "auth.password_changed", _identity(user))
+    add_event(session, event_types.PASSWORD_CHANGED, _identity(user))
     await session.flush()
 
 
@@ -333,7 +331,7 @@ async def delete_user(runtime: Runtime, session: AsyncSession, user: User, passw
     await sessions.revoke_sessions(
         runtime, session, await sessions.active_sessions(session, user.id)
     )
-    add_event(session, "auth.user_deleted", {"user_id": str(user.id)})
+    add_event(session, event_types.USER_DELETED, event_types.user_deleted(user.id))
     await session.flush()
     await session.delete(user)  # profile, sessions, refresh and email tokens cascade
     await session.flush()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from chat_service.dialogs.schemas import DialogCreate
-from chat_service.messages import service as messages
+from chat_service.messages import posting
 from chat_service.models import Dialog, Message
 from chat_service.runtime import Runtime
 from kit.errors import NotFound
@@ -43,5 +43,5 @@ async def create_dialog(
         await session.flush()
         return dialog, None
     # posting the message adds the dialog too, after queueing the answer (see `enqueue`)
-    message = await messages.post_message(runtime, session, caller, dialog, data.message_text, None)
+    message = await posting.post_message(runtime, session, caller, dialog, data.message_text, None)
     return dialog, message

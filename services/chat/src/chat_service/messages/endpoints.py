@@ -8,17 +8,12 @@ from fastapi import APIRouter, Header, Query, status
 from chat_service.dependencies import Caller, Internal, RuntimeDep, SessionDep
 from chat_service.dialogs import repository as dialogs_repo
 from chat_service.dialogs.service import DialogNotFound
+from chat_service.messages import generation, posting
 from chat_service.messages import repository as repo
-from chat_service.messages import service
-from chat_service.messages.schemas import (
-    AnswerIn,
-    MessageCreate,
-    MessagePage,
-    MessagePublic,
-    StartIn,
-    StartOut,
-)
+from chat_service.messages.errors import MessageNotFound
+from chat_service.messages.schemas import MessageCreate, MessagePage, MessagePublic
 from chat_service.pagination import decode_cursor, encode_cursor
+from kit.answer_jobs import AnswerIn, StartIn, StartOut
 from kit.dependencies import costly_write
 from kit.schemas import NO_NUL, QueryText
 
@@ -71,7 +66,7 @@ async def post_message(
     if dialog is None:
         raise DialogNotFound()
     model = await runtime.catalog.check(data.model)
-    message = await service.post_message(
+    message = await posting.post_message(
         runtime, session, caller, dialog, data.message_text, model, idempotency_key
     )
     return MessagePublic.of(message)
@@ -82,7 +77,7 @@ async def get_message(message_id: uuid.UUID, caller: Caller, session: SessionDep
     """The latest stored state of a message (for polling)."""
     message = await repo.owned_message(session, message_id, caller.user_id)
     if message is None:
-        raise service.MessageNotFound()
+        raise MessageNotFound()
     return MessagePublic.of(message)
 
 
@@ -98,8 +93,8 @@ async def cancel(
     """Stop generating; the partial answer is kept and the status becomes `cancelled`."""
     message = await repo.owned_message(session, message_id, caller.user_id)
     if message is None:
-        raise service.MessageNotFound()
-    return MessagePublic.of(await service.cancel(runtime, session, message))
+        raise MessageNotFound()
+    return MessagePublic.of(await generation.cancel(runtime, session, message))
 
 
 @router.post(
@@ -120,18 +115,18 @@ async def regenerate(
         else None
     )
     if message is None or dialog is None:
-        raise service.MessageNotFound()
-    return MessagePublic.of(await service.regenerate(runtime, session, dialog, message))
+        raise MessageNotFound()
+    return MessagePublic.of(await generation.regenerate(runtime, session, dialog, message))
 
 
 @internal.post("/messages/start", response_model=StartOut)
 async def start(data: StartIn, session: SessionDep) -> StartOut:
     wanted = {item.id: item.generation for item in data.messages}
-    return StartOut(messages=await service.start_generations(session, wanted))
+    return StartOut(messages=await generation.start_generations(session, wanted))
 
 
 @internal.post("/messages/{message_id}/answer", response_model=MessagePublic)
 async def answer(
     message_id: uuid.UUID, data: AnswerIn, runtime: RuntimeDep, session: SessionDep
 ) -> MessagePublic:
-    return MessagePublic.of(await service.record_answer(runtime, session, message_id, data))
+    return MessagePublic.of(await generation.record_answer(runtime, session, message_id, data))

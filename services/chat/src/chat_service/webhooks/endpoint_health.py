@@ -19,25 +19,23 @@ The signing secrets live here too: after a rotation the previous secret signs be
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlalchemy import func, update
 from sqlmodel import Session, col
 
 from chat_service.config import Settings
 from chat_service.models import WebhookEndpoint
+from kit import event_types
+from kit.event_types import WebhookHealth
 from kit.outbox import add_event
 
 GONE_REASON = "The receiver answered 410 Gone."
 
 
-def _event_data(endpoint: WebhookEndpoint) -> dict[str, Any]:
-    return {
-        "user_id": str(endpoint.user_id),
-        "webhook_id": str(endpoint.id),
-        "url": endpoint.url,
-        "failed_deliveries": endpoint.failed_deliveries,
-    }
+def _event_data(endpoint: WebhookEndpoint, reason: str | None = None) -> WebhookHealth:
+    return event_types.webhook_health(
+        endpoint.user_id, endpoint.id, endpoint.url, endpoint.failed_deliveries, reason
+    )
 
 
 def delivered(session: Session, endpoint: WebhookEndpoint) -> None:
@@ -63,7 +61,7 @@ def exhausted(
     if endpoint.disabled_at is not None:
         return
     if endpoint.failed_deliveries == 1:
-        add_event(session, "chat.webhook_failing", _event_data(endpoint))
+        add_event(session, event_types.WEBHOOK_FAILING, _event_data(endpoint))
     failing_for = now - (endpoint.failing_since or now)
     if endpoint.failed_deliveries >= settings.webhook_disable_after:
         disable(session, endpoint, now, f"{endpoint.failed_deliveries} deliveries in a row failed.")
@@ -75,7 +73,7 @@ def disable(session: Session, endpoint: WebhookEndpoint, now: datetime, reason: 
     endpoint.disabled_at = now
     endpoint.disabled_reason = reason
     session.add(endpoint)
-    add_event(session, "chat.webhook_disabled", _event_data(endpoint) | {"reason": reason})
+    add_event(session, event_types.WEBHOOK_DISABLED, _event_data(endpoint, reason))
 
 
 def enable(endpoint: WebhookEndpoint) -> None:

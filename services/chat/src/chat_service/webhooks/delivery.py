@@ -1,71 +1,38 @@
-"""The chat-worker: Celery queue `webhooks`, delivering signed webhooks with retries.
+"""Delivering a webhook: one attempt, the retry schedule, and handing due deliveries out.
 
 Deliveries live in the database (written in the transaction that ended the message). A
-scheduler thread hands due deliveries to the queue, one task per attempt; the database, not a
-long Celery countdown, decides when a retry is due, so a worker restart or a Redis visibility
-timeout never loses or doubles one. Run it with
-`celery -A chat_service.worker worker -Q webhooks -P threads -c 20`.
+scheduler (`chat_service.webhooks.worker`) hands due deliveries to the queue, one task per
+attempt; the database, not a long Celery countdown, decides when a retry is due, so a worker
+restart or a Redis visibility timeout never loses or doubles one. An attempt claims its
+delivery by bumping `attempts` from the number it was sent with, so a copy of the task that
+arrives twice makes one attempt.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-import time
+from collections.abc import Callable
 from datetime import timedelta
-from typing import Any
 
-from celery import Celery, signals
 from prometheus_client import Counter
-from sqlalchemy import create_engine, inspect, or_, update
+from sqlalchemy import Engine, inspect, or_, update
 from sqlmodel import Session, col, select
 
 from chat_service.config import settings
 from chat_service.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
-from chat_service.webhooks import WEBHOOK_QUEUE, endpoint_health, sender
-from kit import worker_consumer
-from kit.db import configure_sqlite, is_sqlite, utcnow
-from kit.events import KOMBU_VISIBILITY_SECONDS, redis_consumer_options
-from kit.health import broker_check, serve_health_in_thread, warn_if_forking_pool
-from kit.logging import configure_logging
-from kit.queue_metrics import enqueue_headers
+from chat_service.webhooks import endpoint_health, sender
+from kit.db import utcnow
 
 log = logging.getLogger(__name__)
-QUEUE = WEBHOOK_QUEUE
 # seconds after the first attempt (DESIGN.md §4), multiplied by PARLEY_WEBHOOK_RETRY_SCALE
 SCHEDULE = (0, 5, 300, 1800, 7200, 18000, 36000, 86400)
-SCHEDULER_SECONDS = 0.25
 ENQUEUE_LEASE = timedelta(seconds=60)
 DELIVERIES = Counter(
     "parley_webhook_deliveries_total", "Webhook delivery attempts by result.", ["result"]
 )
 for _result in ("success", "failure", "gone"):  # start at 0: rates work from the first attempt
     DELIVERIES.labels(_result)
-
-app = Celery("chat_worker", broker=settings.broker_url)
-app.conf.update(
-    task_acks_late=True,
-    task_reject_on_worker_lost=True,
-    worker_prefetch_multiplier=1,
-    task_default_queue=QUEUE,
-    task_serializer="json",
-    accept_content=["json"],
-    task_ignore_result=True,
-    worker_hijack_root_logger=False,
-    broker_connection_retry_on_startup=True,
-    # Redis broker: kombu's visibility timeout, and a short-lived lock on the sweep for jobs
-    # whose worker died (see `redis_consumer_options`)
-    broker_transport_options=redis_consumer_options(KOMBU_VISIBILITY_SECONDS),
-    # survives a broker connection dropped while jobs are held (see kit.worker_consumer)
-    worker_consumer=worker_consumer.CONSUMER,
-)
-engine = create_engine(
-    settings.sync_database_url,
-    pool_pre_ping=True,
-    connect_args={"timeout": 30} if is_sqlite(settings.sync_database_url) else {},
-)
-if is_sqlite(settings.sync_database_url):
-    configure_sqlite(engine)
 
 
 def delay_after(attempts: int, retry_after: float | None) -> float | None:
@@ -76,8 +43,7 @@ def delay_after(attempts: int, retry_after: float | None) -> float | None:
     return max(delay, retry_after or 0)
 
 
-@app.task(name="webhooks.deliver")
-def deliver(delivery_id: str, attempt: int) -> str:
+def deliver(engine: Engine, delivery_id: str, attempt: int) -> str:
     """Make attempt number `attempt` (0-based) of a delivery, unless another copy already did."""
     with Session(engine) as session:
         claimed = session.exec(
@@ -151,8 +117,8 @@ def deliver(delivery_id: str, attempt: int) -> str:
     return outcome
 
 
-def enqueue_due(limit: int = 100) -> int:
-    """Hand due deliveries to the queue, each under a short lease so it is sent once."""
+def enqueue_due(engine: Engine, send: Callable[[str, int], None], limit: int = 100) -> int:
+    """Hand due deliveries to `send` (the queue), each under a short lease so it is sent once."""
     now = utcnow()
     with Session(engine) as session:
         due = session.exec(
@@ -182,14 +148,12 @@ def enqueue_due(limit: int = 100) -> int:
             ).rowcount
             session.commit()
             if taken:
-                deliver.apply_async(
-                    args=[delivery_id, attempts], queue=QUEUE, headers=enqueue_headers()
-                )
+                send(delivery_id, attempts)
                 sent += 1
         return sent
 
 
-def wait_for_schema(stop: threading.Event) -> None:
+def wait_for_schema(engine: Engine, stop: threading.Event) -> None:
     """Chat migrates its database when it starts; on a first run the chat-worker may be up
     before that, and its queries would fail (`no such table`) until then."""
     said = False
@@ -203,46 +167,3 @@ def wait_for_schema(stop: threading.Event) -> None:
             log.info("waiting for chat to create its tables")
             said = True
         stop.wait(0.5)
-
-
-def run_scheduler(stop: threading.Event) -> None:
-    wait_for_schema(stop)
-    while not stop.wait(SCHEDULER_SECONDS):
-        try:
-            enqueue_due()
-        except Exception:
-            log.exception("webhook scheduler run failed")
-
-
-_stop = threading.Event()
-draining = threading.Event()  # set on SIGTERM: /readyz says 503 while deliveries under way finish
-
-
-@signals.setup_logging.connect
-def _logging(**_: Any) -> None:
-    configure_logging("chat-worker", settings.log_level)
-
-
-@signals.worker_ready.connect
-def _start(sender: Any = None, **_: Any) -> None:
-    def database() -> None:
-        with engine.connect() as conn:
-            conn.exec_driver_sql("SELECT 1")
-
-    warn_if_forking_pool(sender)
-    checks = {"database": database, "broker": broker_check(settings.broker_url)}
-    serve_health_in_thread(
-        settings.worker_metrics_host, settings.worker_metrics_port, checks, draining=draining
-    )
-    threading.Thread(
-        target=run_scheduler, args=(_stop,), name="webhook-scheduler", daemon=True
-    ).start()
-
-
-@signals.worker_shutting_down.connect
-def _stop_scheduler(**_: Any) -> None:
-    draining.set()
-    _stop.set()
-
-
-__all__ = ["app", "deliver", "enqueue_due", "time"]

@@ -9,6 +9,7 @@ from sqlmodel import col, delete
 
 from chat_service.models import Dialog, WebhookEndpoint
 from chat_service.runtime import Runtime
+from kit import event_types
 from kit.consumer import EventConsumer
 from kit.dedupe import Deduplicator
 from kit.events import Event
@@ -27,7 +28,7 @@ def consumer(runtime: Runtime, loop: asyncio.AbstractEventLoop) -> EventConsumer
     dedupe = Deduplicator(runtime.redis, "chat")
 
     async def handle(event: Event) -> None:
-        if event.type == "auth.user_deleted":
+        if event.type == event_types.USER_DELETED:
             await delete_user_data(runtime, uuid.UUID(str(event.data["user_id"])))
 
     async def on_event(event: Event) -> None:

@@ -1,4 +1,17 @@
-"""Messages: posting (and queueing the answer), cancel, regenerate, the worker's callbacks.
+"""The life of a generation of an answer, after its message is posted (`posting`).
+
+queued (job on the broker) → generating (a worker began: `start_generations`) → completed |
+failed (the worker's callback: `record_answer`) | cancelled (`cancel`); `regenerate` starts a
+new generation of an ended answer; `requeue_stranded` and `reap` are the safety nets for a job
+lost on its way and a worker that died.
+
+Who owns what while an answer is in flight: Redis holds the tokens (`kit.answers`: the stream,
+the worker's lease and heartbeat, the cancel flag) and the database holds the status. Chat
+queues the job before its commit (see `enqueue`), so the worker may begin before the message
+exists: it announces "generating" in the background, asking again while chat says `unknown`
+(`llm_worker.chat_client.ChatClient.start_in_background`), and never waits for that to stream
+tokens; its one final callback per generation settles the message whatever the announcement
+did. Chat answers `generating` to pollers from the database.
 
 Every path that ends a message (answer stored, cancel, reaper) writes the final `done`/`error`
 entry to the answer stream after its commit, and records `chat.message_completed|failed` in the
@@ -10,65 +23,41 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from typing import Any
 
-from redis.exceptions import RedisError
 from sqlalchemy import update
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from chat_service import answers
 from chat_service.messages import context as prompt
 from chat_service.messages import repository as repo
-from chat_service.messages.schemas import AnswerIn, JobPayload, MessagePublic, StartOutcome
-from chat_service.models import Dialog, IdempotencyKey, Message, MessageStatus
+from chat_service.messages.answering import stream as answers
+from chat_service.messages.errors import MessageInProgress, MessageNotFound, StaleGeneration
+from chat_service.messages.schemas import MessagePublic
+from chat_service.models import Dialog, Message, MessageStatus
 from chat_service.runtime import Runtime
 from chat_service.webhooks import service as webhooks
-from kit import account_state
 from kit import answers as stream
+from kit import event_types
+from kit.answer_jobs import AnswerIn, Job, StartOutcome
 from kit.db import after_commit, utcnow
-from kit.errors import Conflict, Forbidden, NotFound, ServiceUnavailable
-from kit.jwt import AccessClaims
+from kit.errors import Conflict, ServiceUnavailable
 from kit.outbox import add_event
 
 log = logging.getLogger(__name__)
 
 
-class MessageNotFound(NotFound):
-    code = "message_not_found"
-
-    def __init__(self) -> None:
-        super().__init__("No such message.")
-
-
-class EmailNotConfirmed(Forbidden):
-    code = "email_not_confirmed"
-
-
-class StaleGeneration(Conflict):
-    code = "stale_generation"
-
-
-class MessageInProgress(Conflict):
-    code = "message_in_progress"
-
-
-async def job_for(
-    runtime: Runtime, session: AsyncSession, dialog: Dialog, message: Message
-) -> dict[str, Any]:
+async def job_for(runtime: Runtime, session: AsyncSession, dialog: Dialog, message: Message) -> Job:
     history = await repo.recent_exchanges(
         session, dialog.id, runtime.settings.context_messages, before=message
     )
     budget = runtime.settings.context_tokens(message.model) - runtime.settings.answer_reserve_tokens
     messages = prompt.build(dialog.system_prompt, history, message.message_text, budget)
-    payload = JobPayload(
+    return Job(
         message_id=message.id, generation=message.generation, model=message.model, messages=messages
     )
-    return payload.model_dump(mode="json")
 
 
-async def enqueue(runtime: Runtime, job: dict[str, Any]) -> None:
+async def enqueue(runtime: Runtime, job: Job) -> None:
     """Queue the answer job; called after the request's reads and before its first write.
 
     Before any write: if the broker refuses, the request fails and nothing is stored; and on
@@ -84,59 +73,7 @@ async def enqueue(runtime: Runtime, job: dict[str, Any]) -> None:
         raise ServiceUnavailable(
             "The answer queue is unavailable; try again shortly.", code="queue_unavailable"
         ) from exc
-    log.info("answer job queued", extra={"message_id": job["message_id"]})
-
-
-async def confirmed_since_signed(runtime: Runtime, caller: AccessClaims) -> bool:
-    """True if the email was confirmed after the caller's token was signed (kit.account_state)."""
-    try:
-        return bool(await runtime.redis.exists(account_state.email_confirmed_key(caller.user_id)))
-    except RedisError:
-        return False  # the token's word stands; a fresh token says confirmed anyway
-
-
-async def post_message(
-    runtime: Runtime,
-    session: AsyncSession,
-    caller: AccessClaims,
-    dialog: Dialog,
-    text: str,
-    model: str | None,
-    idempotency_key: str | None = None,
-) -> Message:
-    if idempotency_key is not None:
-        earlier = await repo.idempotent_message(session, caller.user_id, idempotency_key)
-        if earlier is not None:
-            return earlier
-    quota = runtime.settings.unconfirmed_message_quota
-    if (
-        not caller.email_confirmed
-        and await repo.count_by_user(session, caller.user_id, up_to=quota) >= quota
-        and not await confirmed_since_signed(runtime, caller)
-    ):
-        raise EmailNotConfirmed(f"Confirm your email address to send more than {quota} messages.")
-    message = Message(
-        dialog_id=dialog.id, user_id=caller.user_id, message_text=text, model=model or dialog.model
-    )
-    await enqueue(runtime, await job_for(runtime, session, dialog, message))
-    session.add(message)
-    dialog.updated_at = message.created_at
-    session.add(dialog)  # a new dialog (created with its first message) is inserted here
-    await session.flush()
-    if idempotency_key is not None:
-        try:
-            async with session.begin_nested():
-                session.add(
-                    IdempotencyKey(
-                        user_id=caller.user_id, key=idempotency_key, message_id=message.id
-                    )
-                )
-        except IntegrityError:
-            # the same key raced us in another request: that one's message is the answer
-            raise Conflict(
-                "A request with this Idempotency-Key is in progress.", code="idempotency_conflict"
-            ) from None
-    return message
+    log.info("answer job queued", extra={"message_id": job.message_id})
 
 
 async def _current(session: AsyncSession, message_id: uuid.UUID, generation: int) -> Message:
@@ -161,13 +98,8 @@ async def _end(runtime: Runtime, session: AsyncSession, message: Message) -> Non
         await webhooks.queue_for_message(session, message, public)
         add_event(
             session,
-            f"chat.message_{message.status}",
-            {
-                "message_id": str(message.id),
-                "dialog_id": str(message.dialog_id),
-                "user_id": str(message.user_id),
-                "message": public,
-            },
+            event_types.message_ended_type(message.status),
+            event_types.message_ended(message.id, message.dialog_id, message.user_id, public),
         )
 
     async def write() -> None:

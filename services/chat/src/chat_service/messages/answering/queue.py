@@ -1,6 +1,6 @@
-"""Handing answer generation to the llm-worker pool (Celery task `llm.generate_answer`).
+"""Handing answer generation to the llm-worker pool (the contract: `kit.answer_jobs`).
 
-Chat never imports the worker: it sends the task by name to queue `llm`. Sending blocks on the
+Chat never imports the worker: it sends the task by name. Sending blocks on the
 broker, so it runs in a thread with a short, bounded retry: when the broker is down the caller
 gets an error quickly and can answer 503 instead of hanging.
 """
@@ -13,12 +13,11 @@ from typing import Any
 
 from celery import Celery
 
+from kit import answer_jobs
 from kit.logging import request_id_var
 from kit.queue_metrics import enqueue_headers
 
 log = logging.getLogger(__name__)
-TASK = "llm.generate_answer"
-QUEUE = "llm"
 
 
 class JobQueue:
@@ -31,11 +30,11 @@ class JobQueue:
             task_serializer="json",
         )
 
-    def _send(self, payload: dict[str, Any]) -> None:
+    def _send(self, kwargs: dict[str, Any]) -> None:
         self.celery.send_task(
-            TASK,
-            kwargs=payload,
-            queue=QUEUE,
+            answer_jobs.TASK,
+            kwargs=kwargs,
+            queue=answer_jobs.QUEUE,
             headers=enqueue_headers(),
             retry=True,
             retry_policy={
@@ -46,9 +45,8 @@ class JobQueue:
             },
         )
 
-    async def enqueue_answer(self, payload: dict[str, Any]) -> None:
-        payload = {**payload, "request_id": request_id_var.get()}
-        await asyncio.to_thread(self._send, payload)
+    async def enqueue_answer(self, job: answer_jobs.Job) -> None:
+        await asyncio.to_thread(self._send, job.kwargs(request_id_var.get()))
 
     async def warm_up(self) -> None:
         """Do the one-time set-up of sending (Celery's lazy imports, the producer pool, the
@@ -64,7 +62,7 @@ class JobQueue:
         self.celery.backend  # noqa: B018
         self.celery.events.Dispatcher  # noqa: B018
         with self.celery.producer_or_acquire() as producer:
-            producer.maybe_declare(self.celery.amqp.queues[QUEUE])
+            producer.maybe_declare(self.celery.amqp.queues[answer_jobs.QUEUE])
 
     def ping(self) -> None:
         with self.celery.connection_for_write() as conn:

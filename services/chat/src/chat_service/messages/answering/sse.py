@@ -8,12 +8,13 @@ few streams at once. The streams of a process wait for new entries together (`hu
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import time
 import uuid
 from collections.abc import AsyncIterator
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Header
 from prometheus_client import Gauge
@@ -21,10 +22,9 @@ from redis.exceptions import RedisError
 from sqlmodel import col, select
 from starlette.responses import StreamingResponse
 
-from chat_service.answers import sse_entry, sse_event
 from chat_service.dependencies import Caller, RuntimeDep
+from chat_service.messages.errors import MessageNotFound
 from chat_service.messages.schemas import MessagePublic
-from chat_service.messages.service import MessageNotFound
 from chat_service.models import Message, MessageStatus
 from chat_service.runtime import Runtime
 from kit import answers
@@ -35,6 +35,20 @@ log = logging.getLogger(__name__)
 router = APIRouter(tags=["messages"])
 OPEN_STREAMS = Gauge("parley_sse_open_streams", "Answer streams (SSE) open now.")
 ENTRY_ID = re.compile(r"^\d+-\d+$")
+
+
+def sse_event(kind: str, data: dict[str, Any], event_id: str | None = None) -> bytes:
+    head = f"id: {event_id}\n" if event_id else ""
+    return f"{head}event: {kind}\ndata: {json.dumps(data, default=str)}\n\n".encode()
+
+
+def sse_entry(entry_id: bytes, fields: dict[bytes, bytes]) -> tuple[str, bytes]:
+    """A stream entry as an SSE event, its JSON passed through as stored (no decode/encode per
+    token); returns the entry's type too."""
+    kind, raw = bytes(fields[b"type"]), bytes(fields[b"data"])
+    if b"\n" in raw or b"\r" in raw:  # not written by `answers.encode`: re-encode on one line
+        return kind.decode(), sse_event(kind.decode(), json.loads(raw), entry_id.decode())
+    return kind.decode(), b"id: %s\nevent: %s\ndata: %s\n\n" % (entry_id, kind, raw)
 
 
 async def _owner_and_status(

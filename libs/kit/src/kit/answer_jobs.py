@@ -1,0 +1,79 @@
+"""The answer job contract between chat (which queues it) and the llm-worker (which runs it).
+
+Chat sends Celery task `TASK` to queue `QUEUE` by name (it never imports the worker) with a
+`Job`'s fields as keyword arguments. The worker answers through chat's internal API:
+
+1. `POST START_PATH` with `StartIn` — the answers it has begun, batched; chat replies `StartOut`
+   (`generating`, or `ended`/`superseded`/`unknown`: see `chat_service.messages.generation`);
+2. `POST answer_path(message_id)` with `AnswerIn` — its final word on one generation, once;
+   a copy sent again is ignored by chat.
+
+The tokens themselves travel through Redis (`kit.answers`), not through these calls.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from kit.schemas import Input
+
+TASK = "llm.generate_answer"
+QUEUE = "llm"
+START_PATH = "/internal/messages/start"
+
+
+def answer_path(message_id: uuid.UUID | str) -> str:
+    return f"/internal/messages/{message_id}/answer"
+
+
+class Job(BaseModel):
+    """What the worker needs to generate one answer: the prompt is built by chat."""
+
+    message_id: uuid.UUID
+    generation: int  # bumped by a regenerate; callbacks for an older one are ignored
+    model: str
+    messages: list[dict[str, Any]]  # OpenAI chat messages, system prompt first
+
+    def kwargs(self, request_id: str | None) -> dict[str, Any]:
+        """The task's keyword arguments (JSON); the request id follows the job into the logs."""
+        return {**self.model_dump(mode="json"), "request_id": request_id}
+
+
+class AnswerError(BaseModel):
+    """Why an answer failed, in words a user can read; `retryable` says whether trying again
+    may help."""
+
+    code: str
+    message: str
+    retryable: bool
+
+
+class StartItem(BaseModel):
+    id: uuid.UUID
+    generation: int
+
+
+class StartIn(Input):
+    """Answers a worker has begun (one call for all it began since its last call)."""
+
+    messages: list[StartItem] = Field(min_length=1, max_length=1000)
+
+
+StartOutcome = Literal["generating", "ended", "superseded", "unknown"]
+
+
+class StartOut(BaseModel):
+    messages: dict[uuid.UUID, StartOutcome]
+
+
+class AnswerIn(Input):
+    """The worker's final word on one generation of an answer."""
+
+    generation: int
+    status: Literal["completed", "failed"]
+    answer_text: str = ""
+    error: AnswerError | None = None
+    usage: dict[str, int] | None = None

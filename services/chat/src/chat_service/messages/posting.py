@@ -1,0 +1,72 @@
+"""Posting a message: the checks, the answer job queued, the message stored.
+
+The job is queued after the request's reads and before its first write (see
+`generation.enqueue`), so a broker that refuses leaves nothing stored.
+"""
+
+from __future__ import annotations
+
+from redis.exceptions import RedisError
+from sqlalchemy.exc import IntegrityError
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from chat_service.messages import generation
+from chat_service.messages import repository as repo
+from chat_service.messages.errors import EmailNotConfirmed
+from chat_service.models import Dialog, IdempotencyKey, Message
+from chat_service.runtime import Runtime
+from kit import account_state
+from kit.errors import Conflict
+from kit.jwt import AccessClaims
+
+
+async def confirmed_since_signed(runtime: Runtime, caller: AccessClaims) -> bool:
+    """True if the email was confirmed after the caller's token was signed (kit.account_state)."""
+    try:
+        return bool(await runtime.redis.exists(account_state.email_confirmed_key(caller.user_id)))
+    except RedisError:
+        return False  # the token's word stands; a fresh token says confirmed anyway
+
+
+async def post_message(
+    runtime: Runtime,
+    session: AsyncSession,
+    caller: AccessClaims,
+    dialog: Dialog,
+    text: str,
+    model: str | None,
+    idempotency_key: str | None = None,
+) -> Message:
+    if idempotency_key is not None:
+        earlier = await repo.idempotent_message(session, caller.user_id, idempotency_key)
+        if earlier is not None:
+            return earlier
+    quota = runtime.settings.unconfirmed_message_quota
+    if (
+        not caller.email_confirmed
+        and await repo.count_by_user(session, caller.user_id, up_to=quota) >= quota
+        and not await confirmed_since_signed(runtime, caller)
+    ):
+        raise EmailNotConfirmed(f"Confirm your email address to send more than {quota} messages.")
+    message = Message(
+        dialog_id=dialog.id, user_id=caller.user_id, message_text=text, model=model or dialog.model
+    )
+    await generation.enqueue(runtime, await generation.job_for(runtime, session, dialog, message))
+    session.add(message)
+    dialog.updated_at = message.created_at
+    session.add(dialog)  # a new dialog (created with its first message) is inserted here
+    await session.flush()
+    if idempotency_key is not None:
+        try:
+            async with session.begin_nested():
+                session.add(
+                    IdempotencyKey(
+                        user_id=caller.user_id, key=idempotency_key, message_id=message.id
+                    )
+                )
+        except IntegrityError:
+            # the same key raced us in another request: that one's message is the answer
+            raise Conflict(
+                "A request with this Idempotency-Key is in progress.", code="idempotency_conflict"
+            ) from None
+    return message
