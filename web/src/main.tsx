@@ -5,7 +5,7 @@ import { BrowserRouter } from "react-router";
 import { App } from "./app/App";
 import { applyTheme, loadPreferences } from "./app/preferences";
 import { makeStore } from "./app/store";
-import { initialUiState } from "./features/settings/uiSlice";
+import { initialUiState } from "./app/uiSlice";
 import "./styles/main.css";
 
 const preferences = loadPreferences();

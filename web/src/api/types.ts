@@ -1,4 +1,4 @@
-/** Shapes of the public API (DESIGN.md §2). Times are ISO-8601 UTC strings, ids are UUIDs. */
+/** Shapes of the public API (docs/DESIGN.md §2). Times are ISO-8601 UTC strings, ids are UUIDs. */
 
 export interface Profile {
   first_name: string;

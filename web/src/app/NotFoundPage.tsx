@@ -1,6 +1,6 @@
 import { Link } from "react-router";
 import { t } from "../i18n";
-import { useDocumentTitle } from "../features/ui/useDocumentTitle";
+import { useDocumentTitle } from "../components/useDocumentTitle";
 
 export function NotFoundPage() {
   useDocumentTitle(t.app.notFoundTitle);

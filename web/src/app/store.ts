@@ -10,7 +10,7 @@ import { setupListeners } from "@reduxjs/toolkit/query";
 import { api } from "../api/api";
 import { authReducer, loggedOut } from "../features/auth/authSlice";
 import { allStreamsEnded, streamReducer } from "../features/chat/streamSlice";
-import { modelChosen, themeChosen, uiReducer } from "../features/settings/uiSlice";
+import { modelChosen, themeChosen, uiReducer } from "./uiSlice";
 import { savePreferences } from "./preferences";
 import { createServices, type StoreServices } from "./services";
 

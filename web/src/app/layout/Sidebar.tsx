@@ -3,9 +3,9 @@ import { Link, NavLink } from "react-router";
 import { t } from "../../i18n";
 import { selectUser } from "../../features/auth/authSlice";
 import { DialogList } from "../../features/chat/DialogList";
-import { drawerToggled } from "../../features/settings/uiSlice";
-import { Avatar } from "../../features/ui/Avatar";
-import { Icon } from "../../features/ui/Icon";
+import { drawerToggled } from "../uiSlice";
+import { Avatar } from "../../components/Avatar";
+import { Icon } from "../../components/Icon";
 import { useAppDispatch, useAppSelector } from "../hooks";
 
 /** Chats and account links. On narrow screens it is a drawer (see AppShell). */

@@ -1,7 +1,7 @@
 import type { ReactNode } from "react";
 import { Link } from "react-router";
 import { t } from "../../i18n";
-import { useDocumentTitle } from "../ui/useDocumentTitle";
+import { useDocumentTitle } from "../../components/useDocumentTitle";
 
 /** The centred card used by the sign-in, registration and password pages. */
 export function AuthLayout({ title, children, footer }: { title: string; children: ReactNode; footer?: ReactNode }) {

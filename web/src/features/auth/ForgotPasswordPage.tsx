@@ -2,12 +2,13 @@ import { useState } from "react";
 import { Link } from "react-router";
 import { formError } from "../../api/errors";
 import { t } from "../../i18n";
-import { Alert } from "../ui/Alert";
-import { Field } from "../ui/Field";
-import { useForm } from "../ui/useForm";
+import { Alert } from "../../components/Alert";
+import { Field } from "../../components/Field";
+import { useForm } from "../../components/useForm";
 import { useForgotPasswordMutation } from "./authApi";
 import { AuthLayout } from "./AuthLayout";
-import { email } from "./validation";
+import { email } from "../../components/validation";
+import { FormStatus, SubmitButton } from "../../components/FormStatus";
 
 const RULES = { email };
 
@@ -41,14 +42,8 @@ export function ForgotPasswordPage() {
           <p className="auth__intro">{t.auth.forgotIntro}</p>
           <form ref={form.formRef} onSubmit={onSubmit} noValidate data-testid="forgot-form">
             <Field label={t.auth.email} type="email" autoComplete="email" required testId="forgot-email" {...form.field("email")} />
-            {formError(error, ["email"]) && (
-              <p className="form-error" role="alert">
-                {formError(error, ["email"])}
-              </p>
-            )}
-            <button type="submit" className="btn btn--primary btn--block" disabled={isLoading} data-testid="forgot-submit">
-              {isLoading ? t.auth.forgotBusy : t.auth.forgotSubmit}
-            </button>
+            <FormStatus error={formError(error, ["email"])} />
+            <SubmitButton busy={isLoading} label={t.auth.forgotSubmit} busyLabel={t.auth.forgotBusy} testId="forgot-submit" block />
           </form>
         </>
       )}

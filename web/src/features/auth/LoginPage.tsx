@@ -2,13 +2,14 @@ import { Link } from "react-router";
 import { formError } from "../../api/errors";
 import { useAppDispatch, useAppSelector } from "../../app/hooks";
 import { t } from "../../i18n";
-import { Alert } from "../ui/Alert";
-import { Field } from "../ui/Field";
-import { useForm } from "../ui/useForm";
+import { Alert } from "../../components/Alert";
+import { Field } from "../../components/Field";
+import { useForm } from "../../components/useForm";
 import { useLoginMutation } from "./authApi";
 import { noticeShown, selectNotice } from "./authSlice";
 import { AuthLayout } from "./AuthLayout";
-import { email, required } from "./validation";
+import { email, required } from "../../components/validation";
+import { FormStatus, SubmitButton } from "../../components/FormStatus";
 
 const RULES = { email, password: required };
 
@@ -50,14 +51,8 @@ export function LoginPage() {
           testId="login-password"
           {...form.field("password")}
         />
-        {message && (
-          <p className="form-error" role="alert" data-testid="login-error">
-            {message}
-          </p>
-        )}
-        <button type="submit" className="btn btn--primary btn--block" disabled={isLoading} data-testid="login-submit">
-          {isLoading ? t.auth.loginBusy : t.auth.loginSubmit}
-        </button>
+        <FormStatus error={message} errorTestId="login-error" />
+        <SubmitButton busy={isLoading} label={t.auth.loginSubmit} busyLabel={t.auth.loginBusy} testId="login-submit" block />
       </form>
       <p className="auth__aside">
         <Link to="/forget-password" data-testid="forgot-link">

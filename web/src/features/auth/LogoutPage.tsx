@@ -2,7 +2,7 @@ import { useEffect, useRef } from "react";
 import { useNavigate } from "react-router";
 import { useAppDispatch, useAppSelector } from "../../app/hooks";
 import { t } from "../../i18n";
-import { FullPageSpinner } from "../ui/Spinner";
+import { FullPageSpinner } from "../../components/Spinner";
 import { selectIsAuthenticated } from "./authSlice";
 import { logout } from "./sessionThunks";
 

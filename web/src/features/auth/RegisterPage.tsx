@@ -1,11 +1,12 @@
 import { Link } from "react-router";
 import { formError } from "../../api/errors";
 import { t } from "../../i18n";
-import { Field } from "../ui/Field";
-import { useForm } from "../ui/useForm";
+import { Field } from "../../components/Field";
+import { useForm } from "../../components/useForm";
 import { useRegisterMutation } from "./authApi";
 import { AuthLayout } from "./AuthLayout";
-import { email, newPassword, username } from "./validation";
+import { email, newPassword, username } from "../../components/validation";
+import { FormStatus, SubmitButton } from "../../components/FormStatus";
 
 const RULES = { email, username, password: newPassword };
 const FIELDS = ["email", "username", "password"];
@@ -50,14 +51,8 @@ export function RegisterPage() {
           testId="register-password"
           {...form.field("password")}
         />
-        {message && (
-          <p className="form-error" role="alert" data-testid="register-error">
-            {message}
-          </p>
-        )}
-        <button type="submit" className="btn btn--primary btn--block" disabled={isLoading} data-testid="register-submit">
-          {isLoading ? t.auth.registerBusy : t.auth.registerSubmit}
-        </button>
+        <FormStatus error={message} errorTestId="register-error" />
+        <SubmitButton busy={isLoading} label={t.auth.registerSubmit} busyLabel={t.auth.registerBusy} testId="register-submit" block />
       </form>
     </AuthLayout>
   );

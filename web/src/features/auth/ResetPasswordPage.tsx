@@ -2,12 +2,13 @@ import { Link, useNavigate, useParams } from "react-router";
 import { formError, problemCode } from "../../api/errors";
 import { useAppDispatch } from "../../app/hooks";
 import { t } from "../../i18n";
-import { Field } from "../ui/Field";
-import { useForm } from "../ui/useForm";
+import { Field } from "../../components/Field";
+import { useForm } from "../../components/useForm";
 import { useResetPasswordMutation } from "./authApi";
 import { loggedOut } from "./authSlice";
 import { AuthLayout } from "./AuthLayout";
-import { newPassword, sameAs } from "./validation";
+import { newPassword, sameAs } from "../../components/validation";
+import { FormStatus, SubmitButton } from "../../components/FormStatus";
 
 const RULES = { password: newPassword, confirm: sameAs("password") };
 
@@ -58,14 +59,17 @@ export function ResetPasswordPage() {
           testId="reset-confirm"
           {...form.field("confirm")}
         />
-        {message && (
-          <p className="form-error" role="alert" data-testid="reset-error">
-            {message} {badToken && <Link to="/forget-password">{t.auth.forgotLink}</Link>}
-          </p>
-        )}
-        <button type="submit" className="btn btn--primary btn--block" disabled={isLoading} data-testid="reset-submit">
-          {isLoading ? t.auth.resetBusy : t.auth.resetSubmit}
-        </button>
+        <FormStatus
+          error={
+            message && (
+              <>
+                {message} {badToken && <Link to="/forget-password">{t.auth.forgotLink}</Link>}
+              </>
+            )
+          }
+          errorTestId="reset-error"
+        />
+        <SubmitButton busy={isLoading} label={t.auth.resetSubmit} busyLabel={t.auth.resetBusy} testId="reset-submit" block />
       </form>
     </AuthLayout>
   );

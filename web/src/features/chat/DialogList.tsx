@@ -3,10 +3,10 @@ import { NavLink, useMatch, useNavigate } from "react-router";
 import { errorMessage } from "../../api/errors";
 import type { Dialog } from "../../api/types";
 import { t } from "../../i18n";
-import { Alert } from "../ui/Alert";
-import { Icon } from "../ui/Icon";
-import { ConfirmDialog } from "../ui/Modal";
-import { Spinner } from "../ui/Spinner";
+import { Alert } from "../../components/Alert";
+import { Icon } from "../../components/Icon";
+import { ConfirmDialog } from "../../components/Modal";
+import { Spinner } from "../../components/Spinner";
 import { flattenDialogs, useDeleteDialogMutation, useGetDialogsInfiniteQuery, useRenameDialogMutation } from "./chatApi";
 import { groupByDay } from "./groupByDay";
 

@@ -3,7 +3,7 @@ import { isActive, type Message } from "../../api/types";
 import { useAppSelector } from "../../app/hooks";
 import { t } from "../../i18n";
 import { LazyMarkdown } from "../markdown/LazyMarkdown";
-import { CopyButton } from "../ui/CopyButton";
+import { CopyButton } from "../../components/CopyButton";
 import { formatTime } from "./groupByDay";
 import { DemoBadge, isDemoModel } from "./ModelPicker";
 import { selectLiveAnswer } from "./streamSlice";

@@ -2,9 +2,9 @@ import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } fr
 import { isActive, type Message } from "../../api/types";
 import { useAppDispatch } from "../../app/hooks";
 import { t } from "../../i18n";
-import { Alert } from "../ui/Alert";
-import { Icon } from "../ui/Icon";
-import { Spinner } from "../ui/Spinner";
+import { Alert } from "../../components/Alert";
+import { Icon } from "../../components/Icon";
+import { Spinner } from "../../components/Spinner";
 import { flattenMessages, useGetMessagesInfiniteQuery } from "./chatApi";
 import { MessageItem } from "./MessageItem";
 import { followMessage, regenerateMessage, stopMessage } from "./streamThunks";

@@ -2,7 +2,7 @@ import { useId } from "react";
 import { DEMO_MODEL_ID, type Model } from "../../api/types";
 import { useAppDispatch, useAppSelector } from "../../app/hooks";
 import { t } from "../../i18n";
-import { modelChosen, selectChosenModel } from "../settings/uiSlice";
+import { modelChosen, selectChosenModel } from "../../app/uiSlice";
 import { useGetModelsQuery } from "./chatApi";
 
 export function isDemoModel(id: string | null | undefined): boolean {

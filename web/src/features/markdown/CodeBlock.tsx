@@ -2,7 +2,7 @@ import { toJsxRuntime } from "hast-util-to-jsx-runtime";
 import { useEffect, useMemo, useState } from "react";
 import { Fragment, jsx, jsxs } from "react/jsx-runtime";
 import { t } from "../../i18n";
-import { CopyButton } from "../ui/CopyButton";
+import { CopyButton } from "../../components/CopyButton";
 import type * as HighlightModule from "./highlight";
 import { canonicalLanguage } from "./languages";
 

@@ -5,13 +5,14 @@ import { AVATAR_MAX_BYTES, AVATAR_TYPES } from "../../app/config";
 import { useAppSelector } from "../../app/hooks";
 import { locale, t } from "../../i18n";
 import { selectUser } from "../auth/authSlice";
-import { personName, username } from "../auth/validation";
-import { Avatar } from "../ui/Avatar";
-import { Field } from "../ui/Field";
-import { PageHeader } from "../ui/PageHeader";
-import { useDocumentTitle } from "../ui/useDocumentTitle";
-import { useForm } from "../ui/useForm";
+import { personName, username } from "../../components/validation";
+import { Avatar } from "../../components/Avatar";
+import { Field } from "../../components/Field";
+import { PageHeader } from "../../components/PageHeader";
+import { useDocumentTitle } from "../../components/useDocumentTitle";
+import { useForm } from "../../components/useForm";
 import { useDeleteAvatarMutation, useUpdateMeMutation, useUpdateProfileMutation, useUploadAvatarMutation } from "./profileApi";
+import { FormStatus, SubmitButton } from "../../components/FormStatus";
 
 export function checkAvatarFile(file: File): string | null {
   if (!(AVATAR_TYPES as readonly string[]).includes(file.type)) return t.profile.avatarType;
@@ -133,16 +134,7 @@ function AvatarSection({ user }: { user: User }) {
               </button>
             )}
           </div>
-          {problem && (
-            <p className="form-error" role="alert" data-testid="avatar-error">
-              {problem}
-            </p>
-          )}
-          {done && (
-            <p className="form-ok" role="status">
-              {done}
-            </p>
-          )}
+          <FormStatus error={problem} errorTestId="avatar-error" ok={done} />
         </div>
       </div>
     </section>
@@ -209,19 +201,8 @@ function DetailsSection({ user }: { user: User }) {
           <Field label={t.profile.firstName} autoComplete="given-name" maxLength={32} testId="profile-first-name" {...form.field("first_name")} />
           <Field label={t.profile.lastName} autoComplete="family-name" maxLength={32} testId="profile-last-name" {...form.field("last_name")} />
         </div>
-        {error !== null && (
-          <p className="form-error" role="alert">
-            {formError(error)}
-          </p>
-        )}
-        {saved && (
-          <p className="form-ok" role="status" data-testid="profile-saved">
-            {t.profile.saved}
-          </p>
-        )}
-        <button type="submit" className="btn btn--primary" disabled={busy} data-testid="profile-save">
-          {busy ? t.common.saving : t.profile.saveProfile}
-        </button>
+        <FormStatus error={error !== null && formError(error)} ok={saved && t.profile.saved} okTestId="profile-saved" />
+        <SubmitButton busy={busy} label={t.profile.saveProfile} busyLabel={t.common.saving} testId="profile-save" />
       </form>
     </section>
   );

@@ -1,4 +1,4 @@
-import { t } from "../../i18n";
+import { t } from "../i18n";
 
 /** Client-side checks mirroring the server's rules (the server remains the authority). */
 export type Validator = (value: string, values: Readonly<Record<string, string>>) => string | null;

@@ -1,5 +1,5 @@
 import { useEffect } from "react";
-import { t } from "../../i18n";
+import { t } from "../i18n";
 
 export function useDocumentTitle(title: string | null | undefined): void {
   useEffect(() => {

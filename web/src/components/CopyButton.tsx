@@ -1,5 +1,5 @@
 import { useEffect, useRef, useState } from "react";
-import { t } from "../../i18n";
+import { t } from "../i18n";
 import { copyText } from "./clipboard";
 
 /** A button that copies `text` and says so for a moment (announced to screen readers too). */

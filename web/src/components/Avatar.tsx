@@ -1,5 +1,5 @@
 import { useState } from "react";
-import type { User } from "../../api/types";
+import type { User } from "../api/types";
 
 /**
  * Avatar URLs are absolute (built from PARLEY_PUBLIC_URL). Served from this origin they pass the

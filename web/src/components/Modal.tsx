@@ -1,5 +1,6 @@
 import { useEffect, useId, useRef, type ReactNode } from "react";
-import { t } from "../../i18n";
+import { t } from "../i18n";
+import { FormStatus } from "./FormStatus";
 import { Icon } from "./Icon";
 
 /**
@@ -96,11 +97,7 @@ export function ConfirmDialog({
       >
         <div className="modal__text">{body}</div>
         {children}
-        {error && (
-          <p className="form-error" role="alert">
-            {error}
-          </p>
-        )}
+        <FormStatus error={error} />
         <div className="modal__footer">
           {/* eslint-disable-next-line jsx-a11y/no-autofocus -- a confirmation starts on its safe choice */}
           <button type="button" className="btn btn--secondary" onClick={onCancel} autoFocus>

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { applyTheme, loadPreferences } from "../../app/preferences";
-import { makeStore } from "../../app/store";
+import { applyTheme, loadPreferences } from "./preferences";
+import { makeStore } from "./store";
 import { drawerToggled, initialUiState, modelChosen, themeChosen, uiReducer } from "./uiSlice";
 
 describe("uiSlice", () => {

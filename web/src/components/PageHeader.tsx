@@ -1,8 +1,8 @@
 import type { ReactNode } from "react";
-import { useAppDispatch, useAppSelector } from "../../app/hooks";
-import { t } from "../../i18n";
+import { useAppDispatch, useAppSelector } from "../app/hooks";
+import { t } from "../i18n";
 import { Icon } from "./Icon";
-import { drawerToggled, selectDrawerOpen } from "../settings/uiSlice";
+import { drawerToggled, selectDrawerOpen } from "../app/uiSlice";
 
 /** The top bar of a page; on narrow screens it carries the button that opens the sidebar drawer. */
 export function PageHeader({ title, children, testId }: { title: ReactNode; children?: ReactNode; testId?: string }) {

@@ -1,5 +1,5 @@
 import { createSlice, type PayloadAction } from "@reduxjs/toolkit";
-import { defaultPreferences, type ThemePreference } from "../../app/preferences";
+import { defaultPreferences, type ThemePreference } from "./preferences";
 
 export interface UiState {
   theme: ThemePreference;

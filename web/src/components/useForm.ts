@@ -1,6 +1,6 @@
 import { useCallback, useRef, useState, type SyntheticEvent } from "react";
-import { fieldErrors } from "../../api/errors";
-import { validate, type Validator } from "../auth/validation";
+import { fieldErrors } from "../api/errors";
+import { validate, type Validator } from "./validation";
 
 function withError<K extends string>(errors: Partial<Record<K, string>>, name: K, message: string | null) {
   const next: Partial<Record<K, string>> = {};

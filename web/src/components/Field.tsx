@@ -1,5 +1,5 @@
 import { useId, useState, type ChangeEvent, type InputHTMLAttributes } from "react";
-import { t } from "../../i18n";
+import { t } from "../i18n";
 
 export interface FieldProps extends Omit<InputHTMLAttributes<HTMLInputElement>, "onChange" | "value" | "id"> {
   label: string;
