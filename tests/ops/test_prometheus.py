@@ -36,7 +36,7 @@ pytestmark = pytest.mark.e2e
 
 DASHBOARD = ROOT / "infra/grafana/dashboards/parley.json"
 ALERTS = ROOT / "infra/prometheus/alerts.yml"
-DESIGN_METRICS = [  # DESIGN.md §8
+DESIGN_METRICS = [  # docs/DESIGN.md §8
     "parley_http_requests_total",
     "parley_http_request_duration_seconds_bucket",
     "parley_llm_time_to_first_token_seconds_bucket",

@@ -1,4 +1,4 @@
-"""The gateway: the only public entry (DESIGN.md §1).
+"""The gateway: the only public entry (docs/DESIGN.md §1).
 
 It verifies access tokens, owns the refresh cookie, applies CORS, CSRF and body limits, proxies
 `/api/*` to auth or chat (never `/internal/*` or `/metrics`), serves the web UI, and in

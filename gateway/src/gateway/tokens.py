@@ -1,4 +1,4 @@
-"""Access-token checks and the refresh cookie (DESIGN.md §3).
+"""Access-token checks and the refresh cookie (docs/DESIGN.md §3).
 
 The gateway verifies access tokens (signature, `kid`, `aud`, `iss`, expiry) and refuses tokens of
 revoked sessions at once, using the revocation set auth writes to Redis. It owns the refresh

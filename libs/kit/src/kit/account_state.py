@@ -1,4 +1,4 @@
-"""Account changes that must reach tokens already issued, through Redis (DESIGN.md §3).
+"""Account changes that must reach tokens already issued, through Redis (docs/DESIGN.md §3).
 
 An access token is a snapshot of the account when it was signed. Two changes cannot wait for it
 to expire (up to the access lifetime, 15 minutes):

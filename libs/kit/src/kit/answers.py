@@ -1,4 +1,4 @@
-"""The answer stream contract (DESIGN.md §4), shared by the worker (writer) and chat (reader).
+"""The answer stream contract (docs/DESIGN.md §4), shared by the worker (writer) and chat (reader).
 
 Redis stream `parley:answer:{message_id}`; each entry has a `type` — `delta {text}`, `reset {}`,
 `done {message}` or `error {code, message, retryable}` — and its JSON `data`. The worker writes

@@ -1,9 +1,10 @@
 """Async database access: one engine per service, one session per request or task.
 
-Transactions end at the boundary: `Database.session_dependency` commits when the handler
-succeeds and rolls back when it raises; code below it only `flush()`es. Work that must happen
-only once the data is durable (publishing jobs, waking the outbox relay) is registered with
-`after_commit(session, fn)`.
+Transactions end at the boundary: `Database.session()` commits when its block succeeds and
+rolls back when it raises (a request's is `kit.dependencies.SessionDep`, a consumer's or a
+background task's its own `async with db.session()`); code below it only `flush()`es. Work
+that must happen only once the data is durable (publishing jobs, waking the outbox relay) is
+registered with `after_commit(session, fn)`.
 """
 
 from __future__ import annotations
@@ -124,11 +125,6 @@ class Database:
     async def read_session(self) -> AsyncIterator[AsyncSession]:
         """A session for a few quick reads, from the read pool; never write through it."""
         async with self._reads() as session:
-            yield session
-
-    async def session_dependency(self) -> AsyncIterator[AsyncSession]:
-        """FastAPI dependency; declare it `scope="function"` so it commits before responding."""
-        async with self.session() as session:
             yield session
 
     async def ping(self) -> None:

@@ -1,4 +1,4 @@
-"""Events on the broker: the envelope, the topology and publishing (DESIGN.md §5).
+"""Events on the broker: the envelope, the topology and publishing (docs/DESIGN.md §5).
 
 The whole topology — the `parley.events` topic exchange and every consumer's durable queue with
 its bindings — is declared here, by producers and consumers alike, so an event published before

@@ -1,4 +1,4 @@
-"""Prometheus metrics shared by every process (DESIGN.md §8).
+"""Prometheus metrics shared by every process (docs/DESIGN.md §8).
 
 HTTP metrics are recorded by `HttpMetricsMiddleware` with the route *template* as label, so a
 path full of ids never becomes a new series. Labels never carry user ids, emails or tokens.

@@ -1,8 +1,8 @@
 """Typed settings shared by every Parley process.
 
 Each service subclasses `KitSettings` and adds its own fields. Values come from environment
-variables (names as in DESIGN.md §6); every one has a development default, and production refuses
-to start with a missing or placeholder secret.
+variables (names as in docs/DESIGN.md §6); every one has a development default, and production
+refuses to start with a missing or placeholder secret.
 """
 
 from __future__ import annotations

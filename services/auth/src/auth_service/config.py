@@ -1,4 +1,4 @@
-"""Auth's settings (DESIGN.md §6), read once from the environment.
+"""Auth's settings (docs/DESIGN.md §6), read once from the environment.
 
 Every rate limit is a setting so an operator can tune it, and tests can make windows small
 without changing the rules they assert. Defaults follow the issue: at most 100 failed password

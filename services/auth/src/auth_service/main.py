@@ -1,4 +1,4 @@
-"""The auth service: users, profiles, sessions and tokens (DESIGN.md §2–3)."""
+"""The auth service: users, profiles, sessions and tokens (docs/DESIGN.md §2–3)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 
-from auth_service import accounts, sessions
 from auth_service.accounts import endpoints as accounts_endpoints
 from auth_service.accounts import internal as accounts_internal
 from auth_service.admin import endpoints as admin_endpoints
@@ -33,7 +32,6 @@ from kit.ratelimit import RateLimiter, write_limits
 from kit.redis_clients import async_redis
 
 MIGRATIONS = Path(__file__).parent / "migrations"
-__all__ = ["accounts", "app", "build_app", "sessions"]
 
 
 def build_app(config: Settings = settings) -> FastAPI:

@@ -17,7 +17,6 @@ class Settings(KitSettings):
     context_messages: int = Field(5, alias="PARLEY_CONTEXT_MESSAGES")
     unconfirmed_message_quota: int = Field(3, alias="PARLEY_UNCONFIRMED_MESSAGE_QUOTA")
     task_visibility_timeout: int = Field(300, alias="PARLEY_TASK_VISIBILITY_TIMEOUT")
-    max_message_chars: int = 32_000
     sse_ping_seconds: float = Field(15.0, alias="PARLEY_SSE_PING_SECONDS")
     sse_max_per_user: int = Field(5, alias="PARLEY_SSE_MAX_PER_USER")
     # "model=tokens,..." context windows; unknown models get `default_context_tokens`

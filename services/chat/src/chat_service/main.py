@@ -1,4 +1,4 @@
-"""The chat service: dialogs, messages and answers (DESIGN.md §2, §4)."""
+"""The chat service: dialogs, messages and answers (docs/DESIGN.md §2, §4)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Mailer settings: SMTP (DESIGN.md §6), the health port, and the delivery knobs (`MAILER_*`)."""
+"""Mailer settings: SMTP (docs/DESIGN.md §6), the health port, the delivery knobs (`MAILER_*`)."""
 
 from __future__ import annotations
 

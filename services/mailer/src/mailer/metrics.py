@@ -1,4 +1,4 @@
-"""Mailer metrics (DESIGN.md §8). Labels are template names and fixed codes, never addresses."""
+"""Mailer metrics (docs/DESIGN.md §8). Labels are template names and fixed codes, not addresses."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""`parley`: run and administer a Parley installation (DESIGN.md §7)."""
+"""`parley`: run and administer a Parley installation (docs/DESIGN.md §7)."""
 
 from __future__ import annotations
 

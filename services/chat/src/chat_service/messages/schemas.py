@@ -17,7 +17,10 @@ def _not_blank(value: str) -> str:
     return value
 
 
-MessageText = Annotated[str, Field(min_length=1, max_length=32_000), AfterValidator(_not_blank)]
+MAX_MESSAGE_CHARS = 32_000  # the web composer's maxLength says the same
+MessageText = Annotated[
+    str, Field(min_length=1, max_length=MAX_MESSAGE_CHARS), AfterValidator(_not_blank)
+]
 ModelId = Annotated[str, Field(min_length=1, max_length=100)]
 
 

@@ -25,7 +25,7 @@ from chat_service.webhooks import endpoint_health, sender
 from kit.db import utcnow
 
 log = logging.getLogger(__name__)
-# seconds after the first attempt (DESIGN.md §4), multiplied by PARLEY_WEBHOOK_RETRY_SCALE
+# seconds after the first attempt (docs/DESIGN.md §4), multiplied by PARLEY_WEBHOOK_RETRY_SCALE
 SCHEDULE = (0, 5, 300, 1800, 7200, 18000, 36000, 86400)
 ENQUEUE_LEASE = timedelta(seconds=60)
 DELIVERIES = Counter(

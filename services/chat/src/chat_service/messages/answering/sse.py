@@ -1,4 +1,4 @@
-"""`GET /api/messages/{id}/stream`: the answer as Server-Sent Events (DESIGN.md §4).
+"""`GET /api/messages/{id}/stream`: the answer as Server-Sent Events (docs/DESIGN.md §4).
 
 Each event's id is its Redis stream entry id, so a client reconnecting with `Last-Event-ID`
 continues exactly after the last event it saw. A message that already ended gets one `done`
