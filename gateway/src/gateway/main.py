@@ -33,11 +33,8 @@ from kit.jwt import JWKSVerifier, http_jwks
 from kit.logging import configure_logging
 from kit.redis_clients import async_redis
 
-UPLOAD_PATHS = frozenset({"/api/users/me/avatar"})
 GATEWAY_API_PATHS = frozenset({"/api/openapi.json", "/api/docs"})  # served by the gateway itself
 SAFE_METHODS = frozenset({"GET", "HEAD"})
-# Answers after which the browser's refresh cookie is dead: clear it.
-ENDS_ALL_SESSIONS = frozenset({("POST", "/api/auth/logout-all"), ("DELETE", "/api/users/me")})
 
 
 def build_app(config: Settings = settings, *, serve_metrics: bool = True) -> FastAPI:
@@ -150,35 +147,27 @@ def build_app(config: Settings = settings, *, serve_metrics: bool = True) -> Fas
 
 
 async def forward(request: Request, config: Settings) -> Response:
+    """Authenticate as the route says, send the request on, apply the route's policy."""
     path: str = request.scope["path"]  # the raw scope: cheaper than building request.url
-    upstream = routes.upstream_for(path)
-    if upstream is None:
+    route = routes.route_for(path)
+    if route is None:
         raise NotFound("No such API route.")
     request.scope["route_label"] = routes.label_for(path)
     state = request.app.state
-    revocation: asyncio.Future[None] | None = None
-    if not upstream.public:
-        claims = await state.access.claims(request.headers.get("authorization"))
-        if path.startswith(routes.STAFF_PREFIX) and not claims.staff:
-            raise Forbidden("Only staff may do this.")
-        if request.method in SAFE_METHODS:
-            # A read changes nothing, so the revocation lookup may run while the service
-            # answers; the answer is only released once the session is known to be live.
-            revocation = asyncio.ensure_future(state.access.check_not_revoked(claims))
-        else:
-            await state.access.check_not_revoked(claims)
-    limit = config.max_upload_bytes if path in UPLOAD_PATHS else config.max_json_bytes
+    revocation = await _authenticate(request, route)
     body_transport = tokens.wants_body_transport(request)
     try:
-        body = await proxy.read_body(request, limit)
+        body = await proxy.read_body(
+            request, config.max_upload_bytes if route.upload else config.max_json_bytes
+        )
         content_type = None
-        if path in routes.COOKIE_READERS and request.method == "POST":
+        if route.reads_cookie and request.method == "POST":
             body = tokens.cookie_to_body(request, body, config)
             content_type = "application/json"
         response = await proxy.send_upstream(
             state.upstream,
             request,
-            state.upstreams[upstream.name],
+            state.upstreams[route.upstream],
             body,
             client_ip=state.client_address(request),
             content_type=content_type,
@@ -193,36 +182,47 @@ async def forward(request: Request, config: Settings) -> Response:
         except BaseException:
             response.close()
             raise
-    result = await _answer(request, path, response, config, body_transport=body_transport)
-    if not upstream.public:
+    result = await _answer(request, route, response, config, body_transport=body_transport)
+    if not route.public:
         # what a signed-in caller receives is theirs alone: no browser or proxy may keep it
         result.headers["cache-control"] = "no-store"
     return result
 
 
+async def _authenticate(request: Request, route: routes.Route) -> asyncio.Future[None] | None:
+    """The caller's token checked as the route asks. A read's revocation lookup is returned to
+    run while the service answers (a read changes nothing; its answer is only released once the
+    session is known to be live); a write's is done before anything is sent."""
+    if route.public:
+        return None
+    access: tokens.AccessVerifier = request.app.state.access
+    claims = await access.claims(request.headers.get("authorization"))
+    if route.staff and not claims.staff:
+        raise Forbidden("Only staff may do this.")
+    if request.method in SAFE_METHODS:
+        return asyncio.ensure_future(access.check_not_revoked(claims))
+    await access.check_not_revoked(claims)
+    return None
+
+
 async def _answer(
     request: Request,
-    path: str,
+    route: routes.Route,
     response: aiohttp.ClientResponse,
     config: Settings,
     *,
     body_transport: bool,
 ) -> Response:
-    """The upstream's answer, with the refresh cookie set or cleared where the path says so."""
+    """The upstream's answer, with the refresh cookie set or cleared as the route says (a
+    program that asked for its tokens in the body has no cookie)."""
     if body_transport:
         return await proxy.respond(response)
-    if path in routes.TOKEN_ISSUERS and response.ok:
+    if route.issues_cookie and response.ok:
         return await with_refresh_cookie(response, config)
-    if path == "/api/auth/logout" or (path == "/api/auth/refresh" and response.status == 401):
-        # signed out, or the cookie's token is dead (expired, revoked, reused): drop the cookie
-        result = await proxy.respond(response)
+    result = await proxy.respond(response)
+    if route.clears_cookie(request.method, response.status):
         tokens.clear_refresh_cookie(result, config)
-        return result
-    if (request.method, path) in ENDS_ALL_SESSIONS and response.status == 204:
-        result = await proxy.respond(response)
-        tokens.clear_refresh_cookie(result, config)
-        return result
-    return await proxy.respond(response)
+    return result
 
 
 def _discard(future: asyncio.Future[None]) -> None:

@@ -3,7 +3,7 @@
 Each service documents its own routes; what only the gateway knows is added here, so the
 document describes what a client actually meets at the public port:
 
-- **security**: every path but the public ones (routes.PUBLIC_PATHS, avatars) takes a bearer
+- **security**: every path but the public ones (`routes`: public routes) takes a bearer
   access token (`bearer` scheme); those answer 401 without one, staff paths 403;
 - **errors**: every error is `application/problem+json` (RFC 9457, `Problem`); a 422 carries the
   field errors (`ValidationProblem`); any 4xx may come from the gateway itself (401, 413, 429)
@@ -74,18 +74,14 @@ def _problem(description: str, schema: str = "Problem") -> dict[str, Any]:
     }
 
 
-def _is_public(path: str) -> bool:
-    upstream = routes.upstream_for(path.replace("{", "x").replace("}", "x"))
-    return upstream is not None and upstream.public
-
-
 def describe_operation(path: str, operation: dict[str, Any]) -> None:
     """Security and error responses of one operation, in place."""
     responses: dict[str, Any] = operation.setdefault("responses", {})
-    if not _is_public(path):
+    route = routes.route_for(path.replace("{", "x").replace("}", "x"))
+    if route is None or not route.public:
         operation["security"] = [{"bearer": []}]
         responses.setdefault("401", _problem("No valid access token (or a revoked session)."))
-        if path.startswith(routes.STAFF_PREFIX):
+        if route is not None and route.staff:
             responses.setdefault("403", _problem("Only staff may do this."))
     else:
         operation["security"] = []

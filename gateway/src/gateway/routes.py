@@ -1,63 +1,98 @@
-"""Which upstream serves which public path, and which paths need no access token."""
+"""The gateway's route table: every public API path, its upstream and its policy.
+
+A request's route is its exact path's entry if it has one, otherwise the first prefix entry it
+falls under. The route says who may call (public, any signed-in user, staff), how large a body
+may be, and what the answer does to the refresh cookie; `main.forward` authenticates, sends and
+applies exactly that. A path under no entry is a 404, as is any path with dot segments.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-
-
-@dataclass(frozen=True)
-class Upstream:
-    name: str
-    public: bool  # reachable without an access token
-
 
 AUTH = "auth"
 CHAT = "chat"
 
-# (path prefix, upstream); the first match wins
-PREFIXES: tuple[tuple[str, str], ...] = (
-    ("/api/auth/", AUTH),
-    ("/api/users/", AUTH),
-    ("/api/avatars/", AUTH),
-    ("/api/admin/", AUTH),
-    ("/api/dialogs", CHAT),
-    ("/api/messages/", CHAT),
-    ("/api/models", CHAT),
-    ("/api/webhooks", CHAT),
+# (method, status) of an answer -> whether the browser's refresh cookie is dead after it
+Clears = Callable[[str, int], bool]
+
+
+def never(method: str, status: int) -> bool:
+    return False
+
+
+def always(method: str, status: int) -> bool:
+    return True
+
+
+def on(method: str | None, status: int) -> Clears:
+    return lambda m, s: (method is None or m == method) and s == status
+
+
+@dataclass(frozen=True)
+class Route:
+    path: str  # an exact path, or a prefix when `prefix`
+    upstream: str
+    prefix: bool = False
+    public: bool = False  # reachable without an access token
+    staff: bool = False  # staff tokens only (the service checks the database again)
+    upload: bool = False  # the upload body limit instead of the JSON one
+    issues_cookie: bool = False  # a 2xx answer's refresh token becomes the cookie
+    reads_cookie: bool = False  # a POST gets the cookie's token in its body (CSRF-checked)
+    clears_cookie: Clears = never
+
+    def matches(self, path: str) -> bool:
+        if not self.prefix:
+            return path == self.path
+        return path == self.path.rstrip("/") or path.startswith(self.path)
+
+
+EXACT: dict[str, Route] = {
+    r.path: r
+    for r in (
+        Route("/api/auth/register", AUTH, public=True, issues_cookie=True),
+        Route("/api/auth/login", AUTH, public=True, issues_cookie=True),
+        # a refresh the cookie's token cannot pay for (expired, revoked, reused) drops it
+        Route(
+            "/api/auth/refresh",
+            AUTH,
+            public=True,
+            issues_cookie=True,
+            reads_cookie=True,
+            clears_cookie=on(None, 401),
+        ),
+        Route("/api/auth/logout", AUTH, public=True, reads_cookie=True, clears_cookie=always),
+        Route("/api/auth/email/confirm", AUTH, public=True),
+        Route("/api/auth/password/forgot", AUTH, public=True),
+        Route("/api/auth/password/reset", AUTH, public=True),
+        Route("/api/auth/logout-all", AUTH, clears_cookie=on("POST", 204)),
+        Route("/api/users/me", AUTH, clears_cookie=on("DELETE", 204)),
+        Route("/api/users/me/avatar", AUTH, upload=True),
+    )
+}
+# the first match wins; each prefix is also the metrics label of what falls under it
+PREFIXES: tuple[Route, ...] = (
+    Route("/api/auth/", AUTH, prefix=True),
+    Route("/api/users/", AUTH, prefix=True),
+    Route("/api/avatars/", AUTH, prefix=True, public=True),
+    Route("/api/admin/", AUTH, prefix=True, staff=True),
+    Route("/api/dialogs", CHAT, prefix=True),
+    Route("/api/messages/", CHAT, prefix=True),
+    Route("/api/models", CHAT, prefix=True),
+    Route("/api/webhooks", CHAT, prefix=True),
 )
-
-PUBLIC_PATHS = frozenset(
-    {
-        "/api/auth/register",
-        "/api/auth/login",
-        "/api/auth/refresh",
-        "/api/auth/logout",
-        "/api/auth/email/confirm",
-        "/api/auth/password/forgot",
-        "/api/auth/password/reset",
-    }
-)
-
-# Only staff tokens get through (auth checks the database again).
-STAFF_PREFIX = "/api/admin/"
-
-# Endpoints whose response carries a refresh token that becomes the cookie.
-TOKEN_ISSUERS = frozenset({"/api/auth/register", "/api/auth/login", "/api/auth/refresh"})
-# Endpoints that read the refresh cookie (CSRF-checked).
-COOKIE_READERS = frozenset({"/api/auth/refresh", "/api/auth/logout"})
 
 
 def label_for(path: str) -> str:
     """The metrics label of a proxied path: its prefix, never ids."""
-    return next((p for p, _ in PREFIXES if path.startswith(p.rstrip("/"))), "unmatched")
+    return next((r.path for r in PREFIXES if r.matches(path)), "unmatched")
 
 
-def upstream_for(path: str) -> Upstream | None:
-    """The service for a public path; None (404) for unknown paths and any with dot segments."""
+def route_for(path: str) -> Route | None:
+    """The route of a public path; None (404) for unknown paths and any with dot segments."""
     if "\\" in path or any(segment in (".", "..") for segment in path.split("/")):
         return None  # `/api/messages/../../internal/...` must never reach a service
-    for prefix, name in PREFIXES:
-        if path == prefix.rstrip("/") or path.startswith(prefix):
-            public = path in PUBLIC_PATHS or path.startswith("/api/avatars/")
-            return Upstream(name, public)
-    return None
+    if (route := EXACT.get(path)) is not None:
+        return route
+    return next((r for r in PREFIXES if r.matches(path)), None)
