@@ -1,13 +1,11 @@
 from __future__ import annotations
 
-import uuid
-from datetime import datetime
-
-from sqlalchemy import and_, or_
+from sqlalchemy import or_
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from auth_service.models import Profile, User
+from kit.pagination import Position, newest_first
 
 
 def _like(text: str) -> str:
@@ -19,10 +17,11 @@ async def page_of_users(
     session: AsyncSession,
     *,
     search: str | None,
-    after: tuple[datetime, uuid.UUID] | None,
+    after: Position | None,
     limit: int,
 ) -> list[tuple[User, Profile]]:
-    """Users newest first, optionally matching `search` in email or username (case-insensitive)."""
+    """Users newest first, optionally matching `search` in email or username (case-insensitive);
+    `limit` + 1 rows (`kit.pagination`)."""
     query = select(User, Profile).join(Profile, col(Profile.user_id) == col(User.id))
     if search:
         pattern = _like(search)
@@ -32,13 +31,5 @@ async def page_of_users(
                 col(User.username).ilike(pattern, escape="\\"),
             )
         )
-    if after is not None:
-        at, last_id = after
-        query = query.where(
-            or_(
-                col(User.created_at) < at,
-                and_(col(User.created_at) == at, col(User.id) < last_id),
-            )
-        )
-    query = query.order_by(col(User.created_at).desc(), col(User.id).desc()).limit(limit)
+    query = newest_first(query, col(User.created_at), col(User.id), after, limit)
     return [(user, profile) for user, profile in (await session.exec(query)).all()]

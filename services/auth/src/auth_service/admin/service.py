@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import base64
 import uuid
-from datetime import datetime
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -16,7 +14,8 @@ from auth_service.profiles.service import profile_of
 from auth_service.runtime import Runtime
 from auth_service.sessions import service as sessions
 from kit.db import utcnow
-from kit.errors import Conflict, FieldErrors, NotFound
+from kit.errors import Conflict, NotFound
+from kit.pagination import Position, decode_cursor, split
 
 
 class UserNotFound(NotFound):
@@ -33,19 +32,6 @@ class CannotChangeSelf(Conflict):
         super().__init__("You cannot deactivate yourself or take away your own staff rights.")
 
 
-def encode_cursor(at: datetime, row_id: uuid.UUID) -> str:
-    return base64.urlsafe_b64encode(f"{at.isoformat()}|{row_id}".encode()).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        at, row_id = raw.split("|", 1)
-        return datetime.fromisoformat(at), uuid.UUID(row_id)
-    except (ValueError, UnicodeDecodeError):
-        raise FieldErrors({"cursor": ["This cursor is invalid."]}) from None
-
-
 def admin_user(user: User, profile: Profile, public_url: str) -> AdminUser:
     return AdminUser(
         **user_public(user, profile, public_url).model_dump(),
@@ -57,14 +43,13 @@ def admin_user(user: User, profile: Profile, public_url: str) -> AdminUser:
 async def list_users(
     runtime: Runtime, session: AsyncSession, *, search: str | None, cursor: str | None, limit: int
 ) -> AdminUserPage:
-    after = decode_cursor(cursor) if cursor else None
-    rows = await repo.page_of_users(session, search=search, after=after, limit=limit + 1)
-    more = len(rows) > limit
-    rows = rows[:limit]
-    last = rows[-1][0] if more and rows else None
+    rows = await repo.page_of_users(
+        session, search=search, after=decode_cursor(cursor), limit=limit
+    )
+    page, next_cursor = split(rows, limit, lambda row: Position(row[0].created_at, row[0].id))
     return AdminUserPage(
-        data=[admin_user(user, profile, runtime.settings.public_url) for user, profile in rows],
-        next_cursor=encode_cursor(last.created_at, last.id) if last else None,
+        data=[admin_user(user, profile, runtime.settings.public_url) for user, profile in page],
+        next_cursor=next_cursor,
     )
 
 

@@ -1,11 +1,10 @@
 from __future__ import annotations
 
-import uuid
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response, status
 
-from chat_service.dependencies import Caller, RuntimeDep, SessionDep
+from chat_service.dependencies import Caller, OwnedDialog, RuntimeDep, SessionDep
 from chat_service.dialogs import repository as repo
 from chat_service.dialogs import service
 from chat_service.dialogs.schemas import (
@@ -16,9 +15,9 @@ from chat_service.dialogs.schemas import (
     DialogUpdate,
 )
 from chat_service.messages.schemas import MessagePublic
-from chat_service.pagination import decode_cursor, encode_cursor
 from kit.db import utcnow
 from kit.dependencies import costly_write, count_write
+from kit.pagination import Position, decode_cursor, split
 from kit.schemas import NO_NUL, QueryText
 
 router = APIRouter(prefix="/api/dialogs", tags=["dialogs"])
@@ -36,12 +35,9 @@ async def list_dialogs(
     q: Annotated[QueryText | None, Query(json_schema_extra=NO_NUL, max_length=200)] = None,
 ) -> DialogPage:
     """The caller's dialogs, most recently active first."""
-    after = decode_cursor(cursor) if cursor else None
-    rows = await repo.page(session, caller.user_id, after, limit + 1, q)
-    next_cursor = (
-        encode_cursor(rows[limit - 1].updated_at, rows[limit - 1].id) if len(rows) > limit else None
-    )
-    return DialogPage(data=[DialogPublic.of(d) for d in rows[:limit]], next_cursor=next_cursor)
+    rows = await repo.page(session, caller.user_id, decode_cursor(cursor), limit, q)
+    page, next_cursor = split(rows, limit, lambda d: Position(d.updated_at, d.id))
+    return DialogPage(data=[DialogPublic.of(d) for d in page], next_cursor=next_cursor)
 
 
 @router.post(
@@ -69,26 +65,16 @@ async def create_dialog(
 
 
 @router.get("/{dialog_id}", response_model=DialogPublic, responses=NOT_FOUND)
-async def get_dialog(dialog_id: uuid.UUID, caller: Caller, session: SessionDep) -> DialogPublic:
+async def get_dialog(dialog: OwnedDialog) -> DialogPublic:
     """One dialog."""
-    dialog = await repo.owned_dialog(session, dialog_id, caller.user_id)
-    if dialog is None:
-        raise service.DialogNotFound()
     return DialogPublic.of(dialog)
 
 
 @router.patch("/{dialog_id}", response_model=DialogPublic, responses=NOT_FOUND)
 async def update_dialog(
-    dialog_id: uuid.UUID,
-    data: DialogUpdate,
-    caller: Caller,
-    runtime: RuntimeDep,
-    session: SessionDep,
+    dialog: OwnedDialog, data: DialogUpdate, runtime: RuntimeDep, session: SessionDep
 ) -> DialogPublic:
     """Rename a dialog or change its model."""
-    dialog = await repo.owned_dialog(session, dialog_id, caller.user_id)
-    if dialog is None:
-        raise service.DialogNotFound()
     if data.name is not None:
         dialog.name = data.name
     if (model := await runtime.catalog.check(data.model)) is not None:
@@ -99,10 +85,7 @@ async def update_dialog(
 
 
 @router.delete("/{dialog_id}", status_code=status.HTTP_204_NO_CONTENT, responses=NOT_FOUND)
-async def delete_dialog(dialog_id: uuid.UUID, caller: Caller, session: SessionDep) -> Response:
+async def delete_dialog(dialog: OwnedDialog, session: SessionDep) -> Response:
     """Delete a dialog with all its messages."""
-    dialog = await repo.owned_dialog(session, dialog_id, caller.user_id)
-    if dialog is None:
-        raise service.DialogNotFound()
     await session.delete(dialog)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -5,16 +5,22 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, status
 
-from chat_service.dependencies import Caller, Internal, RuntimeDep, SessionDep
-from chat_service.dialogs import repository as dialogs_repo
-from chat_service.dialogs.service import DialogNotFound
+from chat_service.dependencies import (
+    Caller,
+    Internal,
+    OwnedDialog,
+    OwnedMessage,
+    RuntimeDep,
+    SessionDep,
+)
 from chat_service.messages import generation, posting
 from chat_service.messages import repository as repo
 from chat_service.messages.errors import MessageNotFound
 from chat_service.messages.schemas import MessageCreate, MessagePage, MessagePublic
-from chat_service.pagination import decode_cursor, encode_cursor
+from chat_service.models import Dialog
 from kit.answer_jobs import AnswerIn, StartIn, StartOut
 from kit.dependencies import costly_write
+from kit.pagination import Position, decode_cursor, split
 from kit.schemas import NO_NUL, QueryText
 
 router = APIRouter(tags=["messages"])
@@ -23,24 +29,15 @@ internal = APIRouter(prefix="/internal", dependencies=[Internal], include_in_sch
 
 @router.get("/api/dialogs/{dialog_id}/messages", response_model=MessagePage)
 async def list_messages(
-    dialog_id: uuid.UUID,
-    caller: Caller,
+    dialog: OwnedDialog,
     session: SessionDep,
     before: Annotated[QueryText | None, Query(json_schema_extra=NO_NUL, max_length=200)] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
 ) -> MessagePage:
     """A page of a dialog's messages, oldest to newest; `next_cursor` pages further back."""
-    if await dialogs_repo.owned_dialog(session, dialog_id, caller.user_id) is None:
-        raise DialogNotFound()
-    position = decode_cursor(before, "before") if before else None
-    rows = await repo.page(session, dialog_id, position, limit + 1)
-    next_cursor = None
-    if len(rows) > limit:
-        oldest = rows[limit - 1]
-        next_cursor = encode_cursor(oldest.created_at, oldest.id)
-    return MessagePage(
-        data=[MessagePublic.of(m) for m in reversed(rows[:limit])], next_cursor=next_cursor
-    )
+    rows = await repo.page(session, dialog.id, decode_cursor(before, "before"), limit)
+    page, next_cursor = split(rows, limit, lambda m: Position(m.created_at, m.id))
+    return MessagePage(data=[MessagePublic.of(m) for m in reversed(page)], next_cursor=next_cursor)
 
 
 @router.post(
@@ -51,7 +48,7 @@ async def list_messages(
     dependencies=[costly_write("messages")],
 )
 async def post_message(
-    dialog_id: uuid.UUID,
+    dialog: OwnedDialog,
     data: MessageCreate,
     caller: Caller,
     runtime: RuntimeDep,
@@ -62,9 +59,6 @@ async def post_message(
 
     A retried request with the same `Idempotency-Key` returns the first message.
     """
-    dialog = await dialogs_repo.owned_dialog(session, dialog_id, caller.user_id)
-    if dialog is None:
-        raise DialogNotFound()
     model = await runtime.catalog.check(data.model)
     message = await posting.post_message(
         runtime, session, caller, dialog, data.message_text, model, idempotency_key
@@ -73,11 +67,8 @@ async def post_message(
 
 
 @router.get("/api/messages/{message_id}", response_model=MessagePublic, responses={404: {}})
-async def get_message(message_id: uuid.UUID, caller: Caller, session: SessionDep) -> MessagePublic:
+async def get_message(message: OwnedMessage) -> MessagePublic:
     """The latest stored state of a message (for polling)."""
-    message = await repo.owned_message(session, message_id, caller.user_id)
-    if message is None:
-        raise MessageNotFound()
     return MessagePublic.of(message)
 
 
@@ -87,13 +78,8 @@ async def get_message(message_id: uuid.UUID, caller: Caller, session: SessionDep
     response_model=MessagePublic,
     responses={404: {}, 409: {}},
 )
-async def cancel(
-    message_id: uuid.UUID, caller: Caller, runtime: RuntimeDep, session: SessionDep
-) -> MessagePublic:
+async def cancel(message: OwnedMessage, runtime: RuntimeDep, session: SessionDep) -> MessagePublic:
     """Stop generating; the partial answer is kept and the status becomes `cancelled`."""
-    message = await repo.owned_message(session, message_id, caller.user_id)
-    if message is None:
-        raise MessageNotFound()
     return MessagePublic.of(await generation.cancel(runtime, session, message))
 
 
@@ -105,16 +91,11 @@ async def cancel(
     dependencies=[costly_write("regenerations")],
 )
 async def regenerate(
-    message_id: uuid.UUID, caller: Caller, runtime: RuntimeDep, session: SessionDep
+    message: OwnedMessage, runtime: RuntimeDep, session: SessionDep
 ) -> MessagePublic:
     """Generate a new answer that replaces the old one."""
-    message = await repo.owned_message(session, message_id, caller.user_id)
-    dialog = (
-        await dialogs_repo.owned_dialog(session, message.dialog_id, caller.user_id)
-        if message
-        else None
-    )
-    if message is None or dialog is None:
+    dialog = await session.get(Dialog, message.dialog_id)
+    if dialog is None:  # deleted meanwhile
         raise MessageNotFound()
     return MessagePublic.of(await generation.regenerate(runtime, session, dialog, message))
 

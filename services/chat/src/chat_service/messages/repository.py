@@ -1,13 +1,13 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import NamedTuple
 
 from sqlmodel import col, func, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from chat_service.models import IdempotencyKey, Message, MessageStatus
+from kit.pagination import Position, newest_first
 
 
 async def owned_message(
@@ -49,23 +49,13 @@ async def recent_exchanges(
 async def page(
     session: AsyncSession,
     dialog_id: uuid.UUID,
-    before: tuple[datetime, uuid.UUID] | None,
+    before: Position | None,
     limit: int,
 ) -> list[Message]:
-    """Up to `limit` messages older than `before`, newest first."""
+    """Up to `limit` (+1) messages older than `before`, newest first (`kit.pagination`)."""
     query = select(Message).where(Message.dialog_id == dialog_id)
-    if before is not None:
-        at, row_id = before
-        query = query.where(
-            or_(
-                col(Message.created_at) < at,
-                (col(Message.created_at) == at) & (col(Message.id) < row_id),
-            )
-        )
-    rows = await session.exec(
-        query.order_by(col(Message.created_at).desc(), col(Message.id).desc()).limit(limit)
-    )
-    return list(rows.all())
+    query = newest_first(query, col(Message.created_at), col(Message.id), before, limit)
+    return list((await session.exec(query)).all())
 
 
 async def count_by_user(session: AsyncSession, user_id: uuid.UUID, up_to: int) -> int:

@@ -1,11 +1,10 @@
 from __future__ import annotations
 
-import uuid
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Response, status
 
-from chat_service.dependencies import Caller, RuntimeDep, SessionDep
+from chat_service.dependencies import Caller, OwnedWebhook, RuntimeDep, SessionDep
 from chat_service.webhooks import service
 from chat_service.webhooks.schemas import (
     DeliveryList,
@@ -51,23 +50,17 @@ async def create_webhook(
     responses={**NOT_FOUND, 422: {"description": "A URL that may not receive webhooks"}},
 )
 async def update_webhook(
-    webhook_id: uuid.UUID,
-    data: WebhookUpdate,
-    caller: Caller,
-    runtime: RuntimeDep,
-    session: SessionDep,
+    endpoint: OwnedWebhook, data: WebhookUpdate, runtime: RuntimeDep, session: SessionDep
 ) -> WebhookPublic:
     """Change the URL or events, or enable a disabled endpoint again (`{"disabled": false}`)."""
-    endpoint = await service.owned(session, webhook_id, caller.user_id)
     return service.public(await service.update(runtime, session, endpoint, data))
 
 
 @router.post("/{webhook_id}/rotate-secret", response_model=SecretRotated, responses=NOT_FOUND)
 async def rotate_secret(
-    webhook_id: uuid.UUID, caller: Caller, runtime: RuntimeDep, session: SessionDep
+    endpoint: OwnedWebhook, runtime: RuntimeDep, session: SessionDep
 ) -> SecretRotated:
     """A new signing secret, shown once; the old one keeps signing beside it for 24 hours."""
-    endpoint = await service.owned(session, webhook_id, caller.user_id)
     return await service.rotate_secret(runtime, session, endpoint)
 
 
@@ -78,30 +71,25 @@ async def rotate_secret(
     dependencies=[costly_write("webhook-tests")],
 )
 async def retry_delivery(
-    webhook_id: uuid.UUID,
+    endpoint: OwnedWebhook,
     delivery_id: Annotated[str, Path(max_length=40)],
-    caller: Caller,
     session: SessionDep,
 ) -> dict[str, str]:
     """Send a failed delivery again, with the same `webhook-id`."""
-    endpoint = await service.owned(session, webhook_id, caller.user_id)
     delivery = await service.retry_delivery(session, endpoint, delivery_id)
     return {"delivery_id": delivery.id, "status": delivery.status}
 
 
 @router.delete("/{webhook_id}", status_code=status.HTTP_204_NO_CONTENT, responses=NOT_FOUND)
-async def delete_webhook(webhook_id: uuid.UUID, caller: Caller, session: SessionDep) -> Response:
+async def delete_webhook(endpoint: OwnedWebhook, session: SessionDep) -> Response:
     """Remove an endpoint and its delivery log."""
-    await session.delete(await service.owned(session, webhook_id, caller.user_id))
+    await session.delete(endpoint)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.get("/{webhook_id}/deliveries", response_model=DeliveryList, responses=NOT_FOUND)
-async def list_deliveries(
-    webhook_id: uuid.UUID, caller: Caller, session: SessionDep
-) -> DeliveryList:
+async def list_deliveries(endpoint: OwnedWebhook, session: SessionDep) -> DeliveryList:
     """The latest deliveries to this endpoint, each with its attempts."""
-    endpoint = await service.owned(session, webhook_id, caller.user_id)
     return DeliveryList(data=await service.deliveries(session, endpoint))
 
 
@@ -111,8 +99,7 @@ async def list_deliveries(
     responses=NOT_FOUND,
     dependencies=[costly_write("webhook-tests")],
 )
-async def send_test(webhook_id: uuid.UUID, caller: Caller, session: SessionDep) -> dict[str, str]:
+async def send_test(endpoint: OwnedWebhook, session: SessionDep) -> dict[str, str]:
     """Queue a `webhook.test` delivery to this endpoint."""
-    endpoint = await service.owned(session, webhook_id, caller.user_id)
     delivery = await service.queue_test(session, endpoint)
     return {"delivery_id": delivery.id, "status": delivery.status}

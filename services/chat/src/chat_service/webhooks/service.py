@@ -46,15 +46,6 @@ def public(endpoint: WebhookEndpoint) -> WebhookPublic:
     )
 
 
-async def owned(
-    session: AsyncSession, webhook_id: uuid.UUID, user_id: uuid.UUID
-) -> WebhookEndpoint:
-    endpoint = await session.get(WebhookEndpoint, webhook_id)
-    if endpoint is None or endpoint.user_id != user_id:
-        raise WebhookNotFound()
-    return endpoint
-
-
 async def check_url(runtime: Runtime, url: str) -> None:
     try:
         await addresses.resolve_async(
