@@ -30,7 +30,7 @@ soak: sync ## 10 minutes of load with workers killed and Redis restarted (Postgr
 lint: sync
 	$(UV) run ruff check .
 	$(UV) run ruff format --check .
-	$(UV) run mypy libs/kit/src gateway/src services/*/src tools/parley/src
+	$(UV) run mypy libs/kit/src gateway/src services/*/src tools/parley/src libs/testing/src
 	@if [ -n "$(NPM)" ] && [ -f web/package.json ]; then cd web && npm run lint; fi
 
 $(TOOLS)/bin/uv:

@@ -10,8 +10,8 @@ import pytest
 # The `gateway` package shares its name with its folder: import the real one before pytest's
 # importlib mode registers `gateway/tests/…` under a placeholder `gateway` namespace.
 import gateway  # noqa: F401
-from kit.testing.databases import POSTGRES_URL
-from parley.redis_server import RedisServer
+from parley_testing.databases import POSTGRES_URL
+from parley_testing.redis_server import RedisServer
 
 os.environ.setdefault("PARLEY_ENV", "testing")
 # Cheap argon2 in tests; the production cost is measured in bench/.

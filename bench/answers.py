@@ -37,11 +37,10 @@ from typing import Any
 
 import httpx
 
-from kit.testing.databases import POSTGRES_URL, create_pg_database, drop_database
-from kit.testing.servers import free_port, free_port_block
-from parley.ports import wait_ready
-from parley.redis_server import RedisServer
 from parley.stack import Ports, llm_worker_command, plan
+from parley_testing.databases import POSTGRES_URL, create_pg_database, drop_database
+from parley_testing.ports import free_port, free_port_block, wait_ready
+from parley_testing.redis_server import RedisServer
 
 SYSTEM_CORE, LOAD_CORE = "0", "1"
 PROCESSES = ("gateway", "auth", "chat", "llm-worker", "chat-worker", "mailer")
@@ -78,7 +77,7 @@ def start_model() -> Model:
             LOAD_CORE,
             sys.executable,
             "-m",
-            "parley.model_server",
+            "parley_testing.model_server",
             "--port",
             str(port),
         ],

@@ -38,7 +38,7 @@ from pathlib import Path
 import httpx
 from argon2 import PasswordHasher
 
-from parley.redis_server import RedisServer
+from parley_testing.redis_server import RedisServer
 
 PY = sys.executable
 HOST = "127.0.0.1"

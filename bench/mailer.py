@@ -31,8 +31,8 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from kit import events
 from kit.events import Event
-from parley.ports import free_port, wait_ready
-from parley.redis_server import RedisServer
+from parley_testing.ports import free_port, wait_ready
+from parley_testing.redis_server import RedisServer
 
 AMQP_URL = os.environ.get("BENCH_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672//")
 

@@ -37,7 +37,7 @@ import httpx
 sys.path.insert(0, str(Path(__file__).parent))
 from answers import Model, Stack, new_user, start_model, start_stack
 
-from kit.testing.databases import POSTGRES_URL
+from parley_testing.databases import POSTGRES_URL
 
 REPLY = " ".join(f"soak{i}" for i in range(20))
 PROCESSES = ("gateway", "auth", "chat", "llm-worker", "chat-worker", "mailer")

@@ -15,8 +15,9 @@ import httpx
 import pytest
 from aiosmtpd.controller import Controller
 
-from kit.testing.servers import free_port, serve_asgi
-from parley.model_server import ModelServer
+from parley_testing.model_server import ModelServer
+from parley_testing.ports import free_port
+from parley_testing.servers import serve_asgi
 
 
 class Inbox:

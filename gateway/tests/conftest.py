@@ -30,9 +30,10 @@ from gateway.config import Settings
 from gateway.main import build_app
 from kit.db import Database
 from kit.outbox import OutboxEvent
-from kit.testing.databases import database_url, drop_database
-from kit.testing.servers import free_port, serve_asgi
-from parley.redis_server import RedisServer
+from parley_testing.databases import database_url, drop_database
+from parley_testing.ports import free_port
+from parley_testing.redis_server import RedisServer
+from parley_testing.servers import serve_asgi
 
 INTERNAL = "gateway-test-internal-token"
 PUBLIC_URL = "https://parley.example"

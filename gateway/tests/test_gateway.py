@@ -15,8 +15,8 @@ from pydantic import ValidationError
 from gateway import web
 from gateway.config import Settings
 from gateway.main import build_app
-from kit.testing.servers import free_port
-from parley.redis_server import RedisServer
+from parley_testing.ports import free_port
+from parley_testing.redis_server import RedisServer
 
 from .conftest import Gw
 

@@ -12,7 +12,7 @@ import jwt
 from auth_service.config import Settings as AuthSettings
 from auth_service.main import build_app as build_auth
 from gateway.main import build_app
-from kit.testing.servers import serve_asgi
+from parley_testing.servers import serve_asgi
 
 
 async def test_rotation_through_the_gateway(

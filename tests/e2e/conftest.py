@@ -20,10 +20,10 @@ from typing import Any
 import httpx
 import pytest
 
-from kit.testing.databases import create_pg_database, drop_database
-from kit.testing.servers import free_port_block
-from parley.model_server import ModelServer
-from parley.redis_server import RedisServer
+from parley_testing.databases import create_pg_database, drop_database
+from parley_testing.model_server import ModelServer
+from parley_testing.ports import free_port_block
+from parley_testing.redis_server import RedisServer
 from tests.conftest import Inbox, Receiver  # noqa: F401  (used by the test modules)
 
 READY_LINE = "Parley is ready at"

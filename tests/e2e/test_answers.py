@@ -18,8 +18,8 @@ import psycopg2
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from parley.model_server import ModelServer, tokens
 from parley.stack import Ports
+from parley_testing.model_server import ModelServer, tokens
 
 from .conftest import Stack
 

@@ -27,7 +27,7 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
-from parley.model_server import ModelServer
+from parley_testing.model_server import ModelServer
 
 from .conftest import BROWSER_TOKEN_MINUTES, Inbox, Stack
 from .ui import (

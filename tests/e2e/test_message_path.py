@@ -9,7 +9,7 @@ import uuid
 import httpx
 import pytest
 
-from parley.model_server import ModelServer
+from parley_testing.model_server import ModelServer
 
 from .conftest import Inbox, Stack
 

@@ -11,8 +11,8 @@ import httpx
 import pytest
 from standardwebhooks import Webhook
 
-from kit.testing.waiting import wait_until
-from parley.model_server import ModelServer
+from parley_testing.model_server import ModelServer
+from parley_testing.waiting import wait_until
 
 from .conftest import Inbox, Receiver, Stack
 from .test_answers import post, signed_in, wait_ended

@@ -17,9 +17,9 @@ from pathlib import Path
 
 import pytest
 
-from parley.model_server import ModelServer
-from parley.redis_server import RedisServer
 from parley.stack import Ports
+from parley_testing.model_server import ModelServer
+from parley_testing.redis_server import RedisServer
 
 from ..e2e.conftest import Inbox, Stack, stack_env, start_stack, stop_stack
 

@@ -22,10 +22,10 @@ from redis import Redis
 
 from chat_service.main import MIGRATIONS as CHAT_MIGRATIONS
 from kit.migrations import upgrade
-from kit.testing.servers import free_port
-from kit.testing.waiting import wait_until
-from parley.redis_server import RedisServer
 from parley.stack import chat_worker_command, llm_worker_command
+from parley_testing.ports import free_port
+from parley_testing.redis_server import RedisServer
+from parley_testing.waiting import wait_until
 
 pytestmark = pytest.mark.e2e
 

@@ -10,8 +10,8 @@ import httpx
 import pytest
 
 from kit.health import broker_check, serve_health_in_thread, warn_if_forking_pool
-from kit.testing.servers import free_port
-from parley.redis_server import RedisServer
+from parley_testing.ports import free_port
+from parley_testing.redis_server import RedisServer
 
 
 def test_readyz_reports_checks_and_says_draining_once_shutdown_starts(

@@ -25,8 +25,8 @@ import httpx
 import pytest
 import yaml
 
-from kit.testing.servers import free_port
-from parley.model_server import ModelServer
+from parley_testing.model_server import ModelServer
+from parley_testing.ports import free_port
 
 from ..e2e.conftest import Inbox, Receiver, Stack
 from ..e2e.test_answers import sse

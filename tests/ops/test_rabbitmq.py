@@ -14,7 +14,7 @@ import uuid
 import httpx
 import pytest
 
-from parley.model_server import ModelServer
+from parley_testing.model_server import ModelServer
 
 from ..e2e.conftest import Inbox, Receiver, Stack
 from ..e2e.test_answers import kill_the_worker_mid_answer, requests_for, sse, text_of

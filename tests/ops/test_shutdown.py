@@ -23,8 +23,8 @@ import httpx
 import pytest
 
 from kit import answers
-from kit.testing.waiting import wait_until
-from parley.model_server import ModelServer
+from parley_testing.model_server import ModelServer
+from parley_testing.waiting import wait_until
 
 from ..e2e.conftest import Stack
 from ..e2e.test_answers import post, requests_for, signed_in, sse, text_of, wait_ended

@@ -16,8 +16,8 @@ from sqlmodel import SQLModel
 
 from kit.db import Database
 from kit.outbox import OutboxEvent
-from kit.testing.databases import database_url, drop_database
-from parley.redis_server import RedisServer
+from parley_testing.databases import database_url, drop_database
+from parley_testing.redis_server import RedisServer
 
 _redis_databases = itertools.count(1)  # db 0 of the shared server is left to key-based tests
 

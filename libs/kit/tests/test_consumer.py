@@ -20,7 +20,7 @@ from redis.asyncio import Redis
 from kit import events
 from kit.consumer import EventConsumer, Handler
 from kit.dedupe import Deduplicator
-from parley.redis_server import RedisServer
+from parley_testing.redis_server import RedisServer
 
 MAILER_EVENT = "auth.password_reset_requested"  # routed to the `mailer` queue
 

@@ -11,7 +11,7 @@ from redis.asyncio import Redis
 
 from kit.dedupe import Deduplicator, EventInProgress
 from kit.events import Event
-from parley.redis_server import RedisServer
+from parley_testing.redis_server import RedisServer
 
 
 @pytest.fixture

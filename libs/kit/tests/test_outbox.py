@@ -16,7 +16,7 @@ from kit import events
 from kit.db import Database
 from kit.errors import NotFound
 from kit.outbox import OutboxEvent, OutboxRelay, add_event
-from parley.redis_server import RedisServer
+from parley_testing.redis_server import RedisServer
 
 MAILER_EVENT = "auth.password_changed"  # routed to the `mailer` queue
 

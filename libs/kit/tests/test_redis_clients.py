@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from kit.redis_clients import MAX_CONNECTIONS, async_redis, sync_redis
-from parley.redis_server import RedisServer
+from parley_testing.redis_server import RedisServer
 
 
 async def test_a_burst_larger_than_the_pool_waits_instead_of_failing(

@@ -24,8 +24,8 @@ from auth_service.config import Settings
 from auth_service.main import build_app
 from auth_service.runtime import Runtime
 from kit.outbox import OutboxEvent
-from kit.testing.databases import database_url, drop_database
-from parley.redis_server import RedisServer
+from parley_testing.databases import database_url, drop_database
+from parley_testing.redis_server import RedisServer
 
 PASSWORD = "correct horse 42"
 

@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 
 from auth_service.main import MIGRATIONS
 from kit.migrations import upgrade
-from kit.testing.databases import database_url, drop_database
+from parley_testing.databases import database_url, drop_database
 
 
 def sync_url(url: str) -> str:

@@ -12,8 +12,8 @@ import pytest
 from chat_service.config import Settings
 from chat_service.main import build_app
 from kit import jwt as kjwt
-from kit.testing.databases import database_url, drop_database
-from parley.redis_server import RedisServer
+from parley_testing.databases import database_url, drop_database
+from parley_testing.redis_server import RedisServer
 
 INTERNAL_TOKEN = "test-internal-token"
 SIGNING_KEY = kjwt.generate_private_key()

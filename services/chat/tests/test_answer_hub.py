@@ -14,7 +14,7 @@ from redis.exceptions import RedisError
 
 from chat_service.messages.answering.hub import AnswerHub, AnswerReader
 from kit.redis_clients import async_redis
-from parley.redis_server import RedisServer
+from parley_testing.redis_server import RedisServer
 
 BLOCK_SECONDS = 30.0  # longer than any test: a reader that is served was woken, not timed out
 

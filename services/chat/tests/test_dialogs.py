@@ -115,8 +115,8 @@ class TestModelCatalog:
     async def test_models_come_from_the_provider_when_not_configured(self) -> None:
         from chat_service.catalog.service import ModelCatalog
         from chat_service.config import Settings
-        from kit.testing.servers import serve_asgi
-        from parley.model_server import Behaviour, ModelServer
+        from parley_testing.model_server import Behaviour, ModelServer
+        from parley_testing.servers import serve_asgi
 
         server = ModelServer(Behaviour(models=["alpha", "beta"]))
         with serve_asgi(server.app) as url:

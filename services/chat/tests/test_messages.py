@@ -19,7 +19,7 @@ from sqlmodel import func, select
 from chat_service.models import Message
 from chat_service.runtime import Runtime
 from kit.answer_jobs import Job
-from parley.redis_server import RedisServer
+from parley_testing.redis_server import RedisServer
 
 Headers = Callable[..., dict[str, str]]
 

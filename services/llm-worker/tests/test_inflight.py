@@ -16,9 +16,9 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 
 from kit import answers
 from kit.redis_clients import sync_redis
-from kit.testing.waiting import wait_until
 from llm_worker.inflight import Generation, InFlight
-from parley.redis_server import RedisServer
+from parley_testing.redis_server import RedisServer
+from parley_testing.waiting import wait_until
 
 
 @pytest.fixture

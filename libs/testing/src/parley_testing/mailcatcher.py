@@ -9,7 +9,7 @@
 - `/dev/mail/api` returns `[{id, subject, to, from, date, text, html, links}]`, newest first
   (`?to=` keeps the mail whose To header contains the given text); `DELETE /dev/mail/api` clears.
 
-    python -m parley.mailcatcher --smtp-port 1025 --http-port 8025 --dir .parley/mail
+    python -m parley_testing.mailcatcher --smtp-port 1025 --http-port 8025 --dir .parley/mail
 """
 
 from __future__ import annotations
@@ -343,7 +343,7 @@ async def serve(
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
-        prog="parley.mailcatcher", description="The development mail catcher."
+        prog="parley_testing.mailcatcher", description="The development mail catcher."
     )
     parser.add_argument("--smtp-port", type=int, default=1025)
     parser.add_argument("--http-port", type=int, default=8025)

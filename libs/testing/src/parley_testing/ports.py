@@ -38,3 +38,19 @@ def wait_ready(url: str, timeout: float = 60.0) -> None:
             last = str(exc)
         time.sleep(0.1)
     raise TimeoutError(f"{url} not ready after {timeout}s: {last}")
+
+
+def free_port_block(size: int = 11) -> int:
+    """A base port with `size` consecutive free ports after it (a `parley up` stack's ports)."""
+    for _ in range(50):
+        base = free_port()
+        if base + size > 65000:
+            continue
+        try:
+            for port in range(base, base + size):
+                with socket.socket() as sock:
+                    sock.bind(("127.0.0.1", port))
+        except OSError:
+            continue
+        return base
+    raise RuntimeError("no block of free ports")
