@@ -258,17 +258,17 @@ class TestStreaming:
         assert answers == [(REPLY, REPLY)] * (users * per_user)
         assert streamed > 120  # most were streamed, not ended before they were opened
 
-    async def test_answers_begun_together_are_announced_to_chat_together(
+    async def test_answers_under_way_poll_as_generating_and_chat_hears_each_once(
         self, stack: Stack, model: ModelServer
     ) -> None:
-        # A long answer tells chat "generating" a moment after it starts; under a burst the
-        # worker tells it about many in one call rather than one call each.
+        # While an answer runs its worker holds the lease in Redis, and chat shows it as
+        # `generating`; the worker calls chat once per answer, with the outcome.
         model.behaviour.reply = REPLY
         model.behaviour.token_delay = 0.05  # 2 s answers
         count = 20  # the e2e worker's concurrency: all of them run at once
         api = stack.client()
         auths = [registered(api) for _ in range(count)]  # one message each: the email quota
-        before = start_calls(stack)
+        before = internal_calls(stack)
         async with httpx.AsyncClient(base_url=stack.url, timeout=30) as client:
             created = await asyncio.gather(
                 *(
@@ -286,18 +286,18 @@ class TestStreaming:
 
         deadline = time.monotonic() + 10
         while statuses() != {"generating"}:
-            assert time.monotonic() < deadline, "not every answer was announced as generating"
+            assert time.monotonic() < deadline, "not every answer was shown as generating"
             time.sleep(0.05)
-        assert start_calls(stack) - before <= count // 2
         for message_id, auth in zip(ids, auths, strict=True):
             assert wait_ended(api, auth, message_id)["answer_text"] == REPLY
+        assert internal_calls(stack) - before == count
 
-    def test_a_message_committed_after_its_announcement_is_shown_generating(
+    def test_a_message_committed_after_its_worker_began_is_shown_generating(
         self, stack: Stack, model: ModelServer, database_backend: str
     ) -> None:
         # Chat queues the job before its commit lands; under load that commit can come after
-        # the worker's "generating" call, which then finds no such message. The worker asks
-        # again, so pollers see `generating` while the answer runs, not `queued` until it ends.
+        # the worker began. Pollers see `generating` as soon as the message exists (from the
+        # worker's lease), not `queued` until the answer ends.
         if database_backend != "postgres":
             pytest.skip("holds a row lock from outside chat, which needs PostgreSQL")
         model.behaviour.reply = REPLY
@@ -315,7 +315,7 @@ class TestStreaming:
                     json={"message_text": "late commit"},
                     headers=auth,
                 )
-                # the worker runs the job meanwhile and announces it (0.25 s) to no avail
+                # the worker runs the job meanwhile
                 time.sleep(1.0)
                 assert not posting.done(), "the POST did not wait for the locked row"
                 locker.rollback()
@@ -333,9 +333,8 @@ class TestStreaming:
         assert wait_ended(api, auth, message_id)["answer_text"] == REPLY
 
 
-def start_calls(stack: Stack) -> float:
-    """How many "generating" announcements chat has been sent (from its /metrics): calls to any
-    internal route ending in "start", so one call per answer would be counted as well."""
+def internal_calls(stack: Stack) -> float:
+    """How many calls chat's internal message routes have had (from its /metrics)."""
     port = Ports(int(stack.env["PARLEY_PORT"])).chat
     text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
     return sum(
@@ -344,7 +343,6 @@ def start_calls(stack: Stack) -> float:
         for sample in family.samples
         if sample.name == "parley_http_requests_total"
         and sample.labels.get("route", "").startswith("/internal/messages/")
-        and sample.labels["route"].endswith("start")
     )
 
 

@@ -18,6 +18,7 @@ from sqlmodel import func, select
 
 from chat_service.models import Message
 from chat_service.runtime import Runtime
+from kit import answers
 from kit.answer_jobs import Job
 from parley_testing.redis_server import RedisServer
 
@@ -50,28 +51,31 @@ async def new_dialog(
     return response.json()  # type: ignore[no-any-return]
 
 
-async def start(
-    client: httpx.AsyncClient, internal: dict[str, str], *messages: tuple[object, int]
-) -> dict[str, str]:
-    """What chat says to a worker that began these (message id, generation) answers."""
-    response = await client.post(
-        "/internal/messages/start",
-        json={"messages": [{"id": str(m), "generation": g} for m, g in messages]},
-        headers=internal,
-    )
-    assert response.status_code == 200, response.text
-    return response.json()["messages"]  # type: ignore[no-any-return]
+async def posted_long_ago(rt: Runtime, message_id: object) -> None:
+    """Make a message older than the sweep's grace period."""
+    async with rt.db.session() as session:
+        row = await session.get(Message, uuid.UUID(str(message_id)))
+        assert row is not None
+        row.created_at = row.created_at - timedelta(seconds=rt.settings.reaper_grace_seconds + 1)
+        session.add(row)
 
 
-async def started_message(
-    client: httpx.AsyncClient, headers: dict[str, str], internal: dict[str, str], text: str
-) -> dict[str, object]:
-    """A new dialog's first message, taken up by a (pretend) worker: status `generating`."""
-    dialog = await new_dialog(client, headers, message_text=text)
-    message = dialog["message"]
-    assert isinstance(message, dict)
-    assert await start(client, internal, (message["id"], 1)) == {message["id"]: "generating"}
-    return message
+def take_lease(redis_server: RedisServer, message_id: object) -> None:
+    """What a worker does when it begins an answer: it holds the lease and beats."""
+    redis = Redis.from_url(redis_server.url)
+    redis.set(answers.lease_key(str(message_id)), "a-worker", ex=30)
+    redis.set(answers.heartbeat_key(str(message_id)), int(time.time()))
+
+
+def ended_mark(redis_server: RedisServer, message_id: object) -> int | None:
+    mark = Redis.from_url(redis_server.url).get(answers.ended_key(str(message_id)))
+    return None if mark is None else int(mark)
+
+
+async def statuses(
+    client: httpx.AsyncClient, headers: dict[str, str], ids: list[object]
+) -> list[str]:
+    return [(await client.get(f"/api/messages/{i}", headers=headers)).json()["status"] for i in ids]
 
 
 class TestPostMessage:
@@ -98,7 +102,8 @@ class TestPostMessage:
         redis_server: RedisServer,
     ) -> None:
         headers = user()
-        first = await started_message(chat_client, headers, internal, "first")
+        first = (await new_dialog(chat_client, headers, message_text="first"))["message"]
+        assert isinstance(first, dict)
         dialog = {"id": first["dialog_id"]}
         done = await chat_client.post(
             f"/internal/messages/{first['id']}/answer",
@@ -251,15 +256,18 @@ asyncio.run(main())
 
 class TestAnswerCallback:
     async def test_answer_is_stored_once(
-        self, chat_client: httpx.AsyncClient, user: Headers, internal: dict[str, str]
+        self,
+        chat_client: httpx.AsyncClient,
+        user: Headers,
+        internal: dict[str, str],
+        redis_server: RedisServer,
     ) -> None:
         headers = user()
         dialog = await new_dialog(chat_client, headers, message_text="hello")
         message = dialog["message"]
         assert isinstance(message, dict)
         url = f"/internal/messages/{message['id']}"
-        started = await start(chat_client, internal, (message["id"], 1))
-        assert started == {message["id"]: "generating"}
+        take_lease(redis_server, message["id"])
         polled = await chat_client.get(f"/api/messages/{message['id']}", headers=headers)
         assert polled.json()["status"] == "generating"
         answer = {
@@ -287,39 +295,33 @@ class TestAnswerCallback:
             {"total_tokens": 3},
         )
         assert polled["completed_at"] is not None
-        restart = await start(chat_client, internal, (message["id"], 1))
-        assert restart == {message["id"]: "ended"}
+        # a copy of the job that comes later sees the generation ended and skips it
+        assert ended_mark(redis_server, message["id"]) == 1
 
-    async def test_a_worker_reports_many_begun_answers_in_one_call(
-        self, chat_client: httpx.AsyncClient, user: Headers, internal: dict[str, str]
+    async def test_polls_and_pages_show_generating_from_the_lease(
+        self, chat_client: httpx.AsyncClient, user: Headers, redis_server: RedisServer
     ) -> None:
         headers = user()
-        queued = [
-            (await new_dialog(chat_client, headers, message_text=f"q{i}"))["message"]
-            for i in range(3)
-        ]
-        ids = [m["id"] for m in queued]  # type: ignore[index]
+        dialog = await new_dialog(chat_client, headers, name="three questions")
+        ids = []
+        for i in range(3):
+            posted = await chat_client.post(
+                f"/api/dialogs/{dialog['id']}/messages",
+                json={"message_text": f"q{i}"},
+                headers=headers,
+            )
+            ids.append(posted.json()["id"])
+        take_lease(redis_server, ids[0])
         cancelled = await chat_client.post(f"/api/messages/{ids[1]}/cancel", headers=headers)
         assert cancelled.status_code == 202
-        unknown = str(uuid.uuid4())
-        outcomes = await start(
-            chat_client, internal, (ids[0], 1), (ids[1], 1), (ids[2], 2), (unknown, 1)
-        )
-        assert outcomes == {
-            ids[0]: "generating",
-            ids[1]: "ended",
-            ids[2]: "unknown",  # a newer generation than stored: its commit has not landed
-            unknown: "unknown",
-        }
-        statuses = [
-            (await chat_client.get(f"/api/messages/{i}", headers=headers)).json()["status"]
-            for i in ids
-        ]
-        assert statuses == ["generating", "cancelled", "queued"]
+        assert await statuses(chat_client, headers, ids) == ["generating", "cancelled", "queued"]
+        page = await chat_client.get(f"/api/dialogs/{dialog['id']}/messages", headers=headers)
+        assert [m["status"] for m in page.json()["data"]] == ["generating", "cancelled", "queued"]
+        assert ended_mark(redis_server, ids[1]) == 1  # the worker skips or stops generation 1
         regenerated = await chat_client.post(f"/api/messages/{ids[1]}/regenerate", headers=headers)
-        assert regenerated.status_code == 202  # generation 2
-        assert await start(chat_client, internal, (ids[1], 1)) == {ids[1]: "superseded"}
-        assert await start(chat_client, internal, (ids[1], 2)) == {ids[1]: "generating"}
+        assert regenerated.status_code == 202  # generation 2, which the mark does not cover
+        assert ended_mark(redis_server, ids[1]) == 1
+        assert await statuses(chat_client, headers, ids[1:2]) == ["queued"]
 
     async def test_internal_routes_need_the_internal_token(
         self, chat_client: httpx.AsyncClient, user: Headers
@@ -329,8 +331,8 @@ class TestAnswerCallback:
         message = dialog["message"]
         assert isinstance(message, dict)
         response = await chat_client.post(
-            "/internal/messages/start",
-            json={"messages": [{"id": message["id"], "generation": 1}]},
+            f"/internal/messages/{message['id']}/answer",
+            json={"generation": 1, "status": "completed", "answer_text": "forged"},
             headers=headers,
         )
         assert response.status_code == 403
@@ -391,23 +393,32 @@ class TestReaper:
         self,
         chat_client: httpx.AsyncClient,
         user: Headers,
-        internal: dict[str, str],
         redis_server: RedisServer,
     ) -> None:
-        from chat_service.messages.generation import reap
-        from kit import answers
+        from chat_service.messages.generation import sweep
 
         headers = user()
-        message = await started_message(chat_client, headers, internal, "will be orphaned")
+        message = (await new_dialog(chat_client, headers, message_text="will be orphaned"))[
+            "message"
+        ]
+        assert isinstance(message, dict)
+        rt = runtime(chat_client)
+        grace = rt.settings.reaper_grace_seconds
+        await posted_long_ago(rt, message["id"])
+        take_lease(redis_server, message["id"])
         redis = Redis.from_url(redis_server.url)
         redis.xadd(answers.stream_key(message["id"]), answers.encode("delta", {"text": "half an"}))
-        grace = runtime(chat_client).settings.reaper_grace_seconds
+        async with rt.db.session() as session:
+            assert await sweep(rt, session) == (0, 0)  # its worker holds the lease
+        redis.delete(answers.lease_key(message["id"]))  # the worker died...
         redis.set(answers.heartbeat_key(message["id"]), int(time.time()) - grace + 60)
-        async with runtime(chat_client).db.session() as session:
-            assert await reap(runtime(chat_client), session) == 0  # still within the grace
+        async with rt.db.session() as session:
+            assert await sweep(rt, session) == (0, 0)  # ...within the grace: a copy may take over
         redis.set(answers.heartbeat_key(message["id"]), int(time.time()) - grace - 1)
-        async with runtime(chat_client).db.session() as session:
-            assert await reap(runtime(chat_client), session) >= 1
+        async with rt.db.session() as session:
+            requeued, failed = await sweep(rt, session)
+        assert failed >= 1
+        assert message["id"] not in [j["message_id"] for j in queued_jobs(redis_server)[1:]]
         polled = (await chat_client.get(f"/api/messages/{message['id']}", headers=headers)).json()
         assert polled["status"] == "failed"
         assert polled["answer_text"] == "half an"
@@ -418,11 +429,16 @@ class TestReaper:
         }
         last = redis.xrevrange(answers.stream_key(message["id"]), count=1)[0][1]
         assert answers.decode(last)[0] == "error"
+        assert ended_mark(redis_server, message["id"]) == 1  # a late copy of its job skips it
 
 
 class TestCancelAndRegenerate:
     async def test_cancel_while_queued_and_regenerate_rules(
-        self, chat_client: httpx.AsyncClient, user: Headers, internal: dict[str, str]
+        self,
+        chat_client: httpx.AsyncClient,
+        user: Headers,
+        internal: dict[str, str],
+        redis_server: RedisServer,
     ) -> None:
         headers = user()
         dialog = await new_dialog(chat_client, headers, message_text="stop me")
@@ -434,8 +450,7 @@ class TestCancelAndRegenerate:
         cancelled = await chat_client.post(f"/api/messages/{message['id']}/cancel", headers=headers)
         assert cancelled.status_code == 202
         assert cancelled.json()["status"] == "cancelled"
-        late = await start(chat_client, internal, (message["id"], 1))
-        assert late == {message["id"]: "ended"}  # the worker will not start a cancelled answer
+        assert ended_mark(redis_server, message["id"]) == 1  # its job will be skipped
         again = await chat_client.post(f"/api/messages/{message['id']}/regenerate", headers=headers)
         assert again.status_code == 202
         assert again.json()["status"] == "queued"
@@ -452,8 +467,7 @@ class TestStrandedMessages:
     async def test_a_queued_message_whose_job_was_lost_is_queued_again(
         self, chat_client: httpx.AsyncClient, user: Headers, redis_server: RedisServer
     ) -> None:
-        from chat_service.messages.generation import requeue_stranded
-        from chat_service.models import Message as MessageRow
+        from chat_service.messages.generation import sweep
 
         dialog = await new_dialog(chat_client, user(), message_text="lost on its way")
         message = dialog["message"]
@@ -462,16 +476,12 @@ class TestStrandedMessages:
         redis.delete("llm")  # the job vanished
         rt = runtime(chat_client)
         async with rt.db.session() as session:
-            assert await requeue_stranded(rt, session) == 0  # too young to call lost
-            row = await session.get(MessageRow, uuid.UUID(message["id"]))
-            assert row is not None
-            row.created_at = row.created_at - timedelta(
-                seconds=rt.settings.reaper_grace_seconds + 1
-            )
-            session.add(row)
+            assert await sweep(rt, session) == (0, 0)  # too young to call lost
+        await posted_long_ago(rt, message["id"])
         async with rt.db.session() as session:
-            assert await requeue_stranded(rt, session) >= 1
+            requeued, failed = await sweep(rt, session)
+        assert requeued >= 1
         assert [j["message_id"] for j in queued_jobs(redis_server)].count(message["id"]) == 1
         async with rt.db.session() as session:
-            await requeue_stranded(rt, session)  # not again within the grace period
+            await sweep(rt, session)  # not again within the grace period
         assert [j["message_id"] for j in queued_jobs(redis_server)].count(message["id"]) == 1

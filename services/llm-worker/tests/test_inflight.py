@@ -30,7 +30,7 @@ def redis(redis_server: RedisServer) -> Iterator[Redis]:
 
 def begin(inflight: InFlight) -> Generation:
     """A new answer's generation, its lease taken."""
-    generation = inflight.acquire(uuid.uuid4())
+    generation = inflight.acquire(uuid.uuid4(), 1)
     assert generation is not None
     return generation
 

@@ -1,14 +1,10 @@
 """The answer job contract between chat (which queues it) and the llm-worker (which runs it).
 
 Chat sends Celery task `TASK` to queue `QUEUE` by name (it never imports the worker) with a
-`Job`'s fields as keyword arguments. The worker answers through chat's internal API:
-
-1. `POST START_PATH` with `StartIn` — the answers it has begun, batched; chat replies `StartOut`
-   (`generating`, or `ended`/`superseded`/`unknown`: see `chat_service.messages.generation`);
-2. `POST answer_path(message_id)` with `AnswerIn` — its final word on one generation, once;
-   a copy sent again is ignored by chat.
-
-The tokens themselves travel through Redis (`kit.answers`), not through these calls.
+`Job`'s fields as keyword arguments. The worker calls chat once per answer:
+`POST answer_path(message_id)` with `AnswerIn`, its final word on one generation; a copy sent
+again is ignored. Everything before that — begun, tokens, cancelled — lives in Redis
+(`kit.answers`), not in calls between the two.
 """
 
 from __future__ import annotations
@@ -16,13 +12,12 @@ from __future__ import annotations
 import uuid
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel
 
 from kit.schemas import Input
 
 TASK = "llm.generate_answer"
 QUEUE = "llm"
-START_PATH = "/internal/messages/start"
 
 
 def answer_path(message_id: uuid.UUID | str) -> str:
@@ -49,24 +44,6 @@ class AnswerError(BaseModel):
     code: str
     message: str
     retryable: bool
-
-
-class StartItem(BaseModel):
-    id: uuid.UUID
-    generation: int
-
-
-class StartIn(Input):
-    """Answers a worker has begun (one call for all it began since its last call)."""
-
-    messages: list[StartItem] = Field(min_length=1, max_length=1000)
-
-
-StartOutcome = Literal["generating", "ended", "superseded", "unknown"]
-
-
-class StartOut(BaseModel):
-    messages: dict[uuid.UUID, StartOutcome]
 
 
 class AnswerIn(Input):

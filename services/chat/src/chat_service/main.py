@@ -104,7 +104,8 @@ def build_app(config: Settings = settings, *, jwks_source: JWKSSource | None = N
 
 
 async def reaper(runtime: Runtime, stopping: asyncio.Event) -> None:
-    """Fail answers whose worker died and was not replaced (see `messages.generation.reap`)."""
+    """Queue again lost answer jobs, fail answers whose worker died and was not replaced (see
+    `messages.generation.sweep`)."""
     while True:
         try:
             await asyncio.wait_for(stopping.wait(), runtime.settings.reaper_interval_seconds)
@@ -113,11 +114,11 @@ async def reaper(runtime: Runtime, stopping: asyncio.Event) -> None:
             pass
         try:
             async with runtime.db.session() as session:
-                if failed := await generation.reap(runtime, session):
-                    log.warning("reaper failed %d answer(s) whose worker stopped", failed)
-            async with runtime.db.session() as session:
-                if requeued := await generation.requeue_stranded(runtime, session):
-                    log.warning("reaper queued %d stranded answer(s) again", requeued)
+                requeued, failed = await generation.sweep(runtime, session)
+            if failed:
+                log.warning("reaper failed %d answer(s) whose worker stopped", failed)
+            if requeued:
+                log.warning("reaper queued %d stranded answer(s) again", requeued)
         except Exception:
             log.exception("reaper run failed")
 

@@ -16,6 +16,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     Uuid,
+    text,
 )
 from sqlmodel import Field, SQLModel
 
@@ -24,7 +25,7 @@ from kit.db import UTCDateTime, new_id, utcnow
 
 class MessageStatus(StrEnum):
     queued = "queued"
-    generating = "generating"
+    generating = "generating"  # shown, never stored: a queued message a worker holds the lease of
     completed = "completed"
     failed = "failed"
     cancelled = "cancelled"
@@ -53,7 +54,16 @@ class Dialog(SQLModel, table=True):
 
 class Message(SQLModel, table=True):
     __tablename__ = "message"
-    __table_args__ = (Index("ix_message_dialog_created", "dialog_id", "created_at"),)
+    __table_args__ = (
+        Index("ix_message_dialog_created", "dialog_id", "created_at"),
+        # the sweep's reading (`generation.sweep`): the messages still waiting for an outcome
+        Index(
+            "ix_message_unanswered",
+            "created_at",
+            sqlite_where=text("status = 'queued'"),
+            postgresql_where=text("status = 'queued'"),
+        ),
+    )
 
     id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
     dialog_id: uuid.UUID = Field(

@@ -9,8 +9,8 @@ Failure rules (each ends with the message answered once or clearly failed):
 - A redelivered job (its worker died) starts the answer again after a `reset` entry; a job
   delivered too many times fails instead of looping.
 
-Chat hears of an answer once (the outcome) when it is quick, twice when it runs longer than
-`inflight.ANNOUNCE_AFTER_SECONDS` (first "generating", from the in-flight thread).
+Chat hears of an answer once, its outcome; while it runs, the lease in Redis says it is being
+generated, and the end mark says it ended elsewhere (`kit.answers`).
 """
 
 from __future__ import annotations
@@ -21,7 +21,6 @@ import random
 import re
 import time
 import uuid
-from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,6 +28,7 @@ import openai
 from redis import Redis
 from redis.exceptions import RedisError
 
+from kit import answers
 from kit.answer_jobs import AnswerError, AnswerIn, Job
 from llm_worker import metrics
 from llm_worker.chat_client import ChatClient, ChatUnavailable, MessageGone
@@ -235,36 +235,25 @@ def generate(
 
     Returns a status and, when chat could not be told, the callback body to send again later.
     """
-    gen = inflight.acquire(job.message_id)
+    gen = inflight.acquire(job.message_id, job.generation)
     if gen is None:
         log.info("another worker is generating this answer; not running a second copy")
         return "duplicate", None
     try:
         deliveries_key = f"parley:deliveries:{job.message_id}:{job.generation}"
         with redis.pipeline(transaction=False) as pipe:  # one round trip for the bookkeeping
+            pipe.get(answers.ended_key(job.message_id))
             pipe.get(parked_key(job.message_id, job.generation))
             pipe.incr(deliveries_key)
             pipe.expire(deliveries_key, 24 * 3600)
-            parked, deliveries, _ = pipe.execute()
+            ended, parked, deliveries, _ = pipe.execute()
+        if answers.has_ended(ended, job.generation):
+            # cancelled while queued, or a copy of a job whose answer is stored or replaced
+            log.info("answer ended before this job began; skipping it")
+            return "skipped", None
         if parked is not None:  # generated earlier; chat only has to hear it
             return report(chat, job.message_id, json.loads(parked), redis)
         outcome = Outcome()
-        if int(deliveries) > 1:
-            # A copy delivered again may find its answer already stored: ask chat first.
-            try:
-                chat.start(job.message_id, job.generation)
-            except MessageGone as gone:
-                log.info("message ended before generation started (%s)", gone)
-                return "skipped", None
-        else:
-            # A first delivery tells chat "generating" only once the answer has run a moment,
-            # alongside the model call; if chat says the message ended, the call is cut short.
-            def announce() -> Future[None]:
-                starting = chat.start_in_background(job.message_id, job.generation)
-                starting.add_done_callback(lambda done: _stop_if_gone(done, gen))
-                return starting
-
-            inflight.announce_later(gen, announce)
         if int(deliveries) > MAX_DELIVERIES:
             outcome.error = _error(
                 "too_many_attempts", "The answer failed repeatedly; try again.", True
@@ -287,26 +276,13 @@ def generate(
             for kind in ("prompt", "completion"):
                 if f"{kind}_tokens" in outcome.usage:
                     metrics.TOKENS.labels(job.model, kind).inc(outcome.usage[f"{kind}_tokens"])
-        starting = inflight.settle(gen)
         if gen.lost:  # the copy that holds the lease now reports the answer
             return "duplicate", None
-        # An announcement still on its way is dropped: the answer's callback settles the message.
-        if starting is not None and not starting.cancel():
-            try:
-                starting.result()  # chat unreachable: raised, and the task runs again later
-            except MessageGone as gone:
-                log.info("message ended before generation started (%s)", gone)
-                return "skipped", None
         if outcome.cancelled:
             return "cancelled", None
         return report(chat, job.message_id, outcome.callback_body(job.generation), redis)
     finally:
         inflight.release(gen)
-
-
-def _stop_if_gone(starting: Future[None], gen: Generation) -> None:
-    if not starting.cancelled() and isinstance(starting.exception(), MessageGone):
-        gen.cancel()
 
 
 def parked_key(message_id: uuid.UUID, generation: int) -> str:

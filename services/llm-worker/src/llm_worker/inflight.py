@@ -7,8 +7,9 @@ per token. The tick is `FLUSH_SECONDS` while few answers are in flight and grows
 number (up to `MAX_FLUSH_SECONDS`): under a burst every reader gets fewer, larger deltas, and
 the CPU that each event costs chat and the gateway goes to starting the answers still waiting.
 The same thread renews each answer's lease (a heartbeat: a second copy of the job waits while
-the lease is alive, and chat's reaper fails answers whose heartbeat stopped) and notices
-cancellations (`parley:cancel:{id}`), closing the upstream request.
+the lease is alive, chat shows the answer as `generating` meanwhile, and chat's sweep fails
+answers whose heartbeat stopped) and notices answers that ended elsewhere (cancelled, or
+failed by the sweep: the end mark `parley:ended:{id}`), closing the upstream request.
 
 Appending is idempotent: a write whose reply was lost (Redis restarting, the connection cut
 after the command went out) is sent again, and the stream must not show its text twice. Each
@@ -26,7 +27,6 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -44,7 +44,6 @@ CANCEL_CHECK_SECONDS = 0.25
 HEARTBEAT_SECONDS = 2.0
 LEASE_SECONDS = 10
 HEARTBEAT_KEEP_SECONDS = 24 * 3600
-ANNOUNCE_AFTER_SECONDS = 0.25
 
 # KEYS[1] the answer stream; ARGV writer, sequence number, JSON data. Only one generation writes
 # deltas to a stream at a time (the lease) and it sends its entries in order, so an entry already
@@ -84,6 +83,7 @@ SHA = {
 @dataclass
 class Generation:
     message_id: uuid.UUID
+    generation: int  # of the answer: a regenerate makes a new one
     key: str
     lease_token: str = ""
     writer: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
@@ -97,9 +97,6 @@ class Generation:
     started: bool = False
     cancelled: threading.Event = field(default_factory=threading.Event)
     on_cancel: Callable[[], None] | None = None
-    born: float = field(default_factory=time.monotonic)
-    announce: Callable[[], Future[Any]] | None = None
-    announced: Future[Any] | None = None
 
     def cancel(self) -> None:
         """Stop the answer: flag it and close its upstream request, if one is open."""
@@ -125,7 +122,7 @@ class InFlight:
         self._thread.start()
 
     def acquire(
-        self, message_id: uuid.UUID, wait_seconds: float = LEASE_SECONDS + 2
+        self, message_id: uuid.UUID, generation: int, wait_seconds: float = LEASE_SECONDS + 2
     ) -> Generation | None:
         """Take the answer's lease, waiting out a dead holder's; None if a live copy holds it."""
         token = f"{self.worker_id}:{uuid.uuid4().hex}"
@@ -138,10 +135,10 @@ class InFlight:
         self.redis.set(
             answers.heartbeat_key(message_id), int(time.time()), ex=HEARTBEAT_KEEP_SECONDS
         )
-        generation = Generation(message_id, answers.stream_key(message_id), lease_token=token)
+        gen = Generation(message_id, generation, answers.stream_key(message_id), lease_token=token)
         with self._lock:
-            self._active[message_id] = generation
-        return generation
+            self._active[message_id] = gen
+        return gen
 
     def release(self, generation: Generation) -> None:
         """Flush what is pending, stop tracking the generation and give up its lease.
@@ -172,19 +169,6 @@ class InFlight:
                 generation.started = False
             self.redis.xadd(generation.key, answers.encode("reset", {}))
 
-    def announce_later(self, generation: Generation, announce: Callable[[], Future[Any]]) -> None:
-        """Call `announce` (telling chat "generating") only if the answer is still running after
-        `ANNOUNCE_AFTER_SECONDS`: a quick answer goes from queued to its end with one call to
-        chat instead of two, and nothing competes with its reader for chat's attention."""
-        with self._lock:
-            generation.announce = announce
-
-    def settle(self, generation: Generation) -> Future[Any] | None:
-        """No announcing from now on; the announcement made, if any."""
-        with self._lock:
-            generation.announce = None
-            return generation.announced
-
     def delta(self, generation: Generation, text: str) -> None:
         with self._lock:
             generation.pending.append(text)
@@ -212,7 +196,6 @@ class InFlight:
         while not stop.wait(self.flush_interval()):
             now = time.monotonic()
             try:
-                self._announce_long_running(now)
                 self._flush()
                 if now >= next_cancel_check:
                     next_cancel_check = now + CANCEL_CHECK_SECONDS
@@ -265,24 +248,14 @@ class InFlight:
                 while g.unconfirmed and g.unconfirmed[0][0] <= seq:
                     g.unconfirmed.pop(0)
 
-    def _announce_long_running(self, now: float) -> None:
-        with self._lock:
-            for g in self._active.values():
-                if g.announce is not None and g.announced is None:
-                    if now - g.born >= ANNOUNCE_AFTER_SECONDS:
-                        g.announced = g.announce()  # only queues the call
-
     def _check_cancellations(self) -> None:
         with self._lock:
             generations = [g for g in self._active.values() if not g.cancelled.is_set()]
         if not generations:
             return
-        with self.redis.pipeline(transaction=False) as pipe:
-            for g in generations:
-                pipe.exists(answers.cancel_key(g.message_id))
-            flags = pipe.execute()
-        for g, flag in zip(generations, flags, strict=True):
-            if flag:
+        ended = self.redis.mget([answers.ended_key(g.message_id) for g in generations])
+        for g, mark in zip(generations, ended, strict=True):
+            if answers.has_ended(mark, g.generation):
                 g.cancel()
 
     def _heartbeat(self) -> None:

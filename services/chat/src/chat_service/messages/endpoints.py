@@ -15,10 +15,11 @@ from chat_service.dependencies import (
 )
 from chat_service.messages import generation, posting
 from chat_service.messages import repository as repo
+from chat_service.messages.answering.stream import live_statuses
 from chat_service.messages.errors import MessageNotFound
 from chat_service.messages.schemas import MessageCreate, MessagePage, MessagePublic
 from chat_service.models import Dialog
-from kit.answer_jobs import AnswerIn, StartIn, StartOut
+from kit.answer_jobs import AnswerIn
 from kit.dependencies import costly_write
 from kit.pagination import Position, decode_cursor, split
 from kit.schemas import NO_NUL, QueryText
@@ -30,6 +31,7 @@ internal = APIRouter(prefix="/internal", dependencies=[Internal], include_in_sch
 @router.get("/api/dialogs/{dialog_id}/messages", response_model=MessagePage)
 async def list_messages(
     dialog: OwnedDialog,
+    runtime: RuntimeDep,
     session: SessionDep,
     before: Annotated[QueryText | None, Query(json_schema_extra=NO_NUL, max_length=200)] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
@@ -37,7 +39,8 @@ async def list_messages(
     """A page of a dialog's messages, oldest to newest; `next_cursor` pages further back."""
     rows = await repo.page(session, dialog.id, decode_cursor(before, "before"), limit)
     page, next_cursor = split(rows, limit, lambda m: Position(m.created_at, m.id))
-    return MessagePage(data=[MessagePublic.of(m) for m in reversed(page)], next_cursor=next_cursor)
+    data = [MessagePublic.of(m) for m in reversed(page)]
+    return MessagePage(data=await live_statuses(runtime.redis, data), next_cursor=next_cursor)
 
 
 @router.post(
@@ -67,9 +70,9 @@ async def post_message(
 
 
 @router.get("/api/messages/{message_id}", response_model=MessagePublic, responses={404: {}})
-async def get_message(message: OwnedMessage) -> MessagePublic:
-    """The latest stored state of a message (for polling)."""
-    return MessagePublic.of(message)
+async def get_message(message: OwnedMessage, runtime: RuntimeDep) -> MessagePublic:
+    """The latest state of a message (for polling)."""
+    return (await live_statuses(runtime.redis, [MessagePublic.of(message)]))[0]
 
 
 @router.post(
@@ -98,12 +101,6 @@ async def regenerate(
     if dialog is None:  # deleted meanwhile
         raise MessageNotFound()
     return MessagePublic.of(await generation.regenerate(runtime, session, dialog, message))
-
-
-@internal.post("/messages/start", response_model=StartOut)
-async def start(data: StartIn, session: SessionDep) -> StartOut:
-    wanted = {item.id: item.generation for item in data.messages}
-    return StartOut(messages=await generation.start_generations(session, wanted))
 
 
 @internal.post("/messages/{message_id}/answer", response_model=MessagePublic)

@@ -1,21 +1,21 @@
 """The life of a generation of an answer, after its message is posted (`posting`).
 
-queued (job on the broker) → generating (a worker began: `start_generations`) → completed |
-failed (the worker's callback: `record_answer`) | cancelled (`cancel`); `regenerate` starts a
-new generation of an ended answer; `requeue_stranded` and `reap` are the safety nets for a job
-lost on its way and a worker that died.
+The database holds a message `queued` until its outcome is stored: completed or failed (the
+worker's one callback: `record_answer`), cancelled (`cancel`), or failed by the sweep. While it
+is generated, Redis alone holds its state (`kit.answers`: the stream, the worker's lease and
+heartbeat, the end mark), and a poll shows `generating` from the lease
+(`answering.stream.live_statuses`). The worker never tells chat it has begun: chat queues the
+job before its commit (see `enqueue`), so a "begun" call could arrive before the message exists,
+and the retries that needed made the worker's most complex code.
 
-Who owns what while an answer is in flight: Redis holds the tokens (`kit.answers`: the stream,
-the worker's lease and heartbeat, the cancel flag) and the database holds the status. Chat
-queues the job before its commit (see `enqueue`), so the worker may begin before the message
-exists: it announces "generating" in the background, asking again while chat says `unknown`
-(`llm_worker.chat_client.ChatClient.start_in_background`), and never waits for that to stream
-tokens; its one final callback per generation settles the message whatever the announcement
-did. Chat answers `generating` to pollers from the database.
+`regenerate` starts a new generation of an ended answer; callbacks and jobs of older
+generations are ignored (the end mark and the generation number). `sweep` is the safety net:
+it queues again an answer no worker ever began (a job lost on its way) and fails one whose
+worker stopped beating with nothing taking over.
 
-Every path that ends a message (answer stored, cancel, reaper) writes the final `done`/`error`
-entry to the answer stream after its commit, and records `chat.message_completed|failed` in the
-outbox for webhooks, so stream readers, pollers and webhook receivers see the same outcome.
+Every path that ends a message writes the final `done`/`error` entry and the end mark after its
+commit, and records `chat.message_completed|failed` in the outbox for webhooks, so stream
+readers, pollers, workers and webhook receivers see the same outcome.
 """
 
 from __future__ import annotations
@@ -24,21 +24,18 @@ import logging
 import time
 import uuid
 
-from sqlalchemy import update
-from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from chat_service.messages import context as prompt
 from chat_service.messages import repository as repo
-from chat_service.messages.answering import stream as answers
+from chat_service.messages.answering import stream as answer_stream
 from chat_service.messages.errors import MessageInProgress, MessageNotFound, StaleGeneration
 from chat_service.messages.schemas import MessagePublic
 from chat_service.models import Dialog, Message, MessageStatus
 from chat_service.runtime import Runtime
 from chat_service.webhooks import service as webhooks
-from kit import answers as stream
-from kit import event_types
-from kit.answer_jobs import AnswerIn, Job, StartOutcome
+from kit import answers, event_types
+from kit.answer_jobs import AnswerIn, Job
 from kit.db import after_commit, utcnow
 from kit.errors import Conflict, ServiceUnavailable
 from kit.outbox import add_event
@@ -103,47 +100,9 @@ async def _end(runtime: Runtime, session: AsyncSession, message: Message) -> Non
         )
 
     async def write() -> None:
-        await answers.write_final(runtime.redis, message.id, kind, data)
+        await answer_stream.write_final(runtime.redis, message.id, message.generation, kind, data)
 
     after_commit(session, write)
-
-
-async def start_generations(
-    session: AsyncSession, wanted: dict[uuid.UUID, int]
-) -> dict[uuid.UUID, StartOutcome]:
-    """The worker begins (or, after a crash, begins again) answers: message id -> generation.
-
-    Each comes back `generating`; `ended` (it was cancelled or has its answer), `superseded`
-    (regenerated since) or `unknown` (not committed yet, or never). One UPDATE per generation
-    number in the batch, usually one, and one read: under a burst a worker reports hundreds.
-    """
-    by_generation: dict[int, list[uuid.UUID]] = {}
-    for message_id, generation in wanted.items():
-        by_generation.setdefault(generation, []).append(message_id)
-    for generation, ids in by_generation.items():
-        await session.exec(
-            update(Message)
-            .where(
-                col(Message.id).in_(ids),
-                col(Message.generation) == generation,
-                col(Message.status).in_((MessageStatus.queued, MessageStatus.generating)),
-            )
-            .values(status=MessageStatus.generating)
-        )
-    outcomes: dict[uuid.UUID, StartOutcome] = dict.fromkeys(wanted, "unknown")
-    stored = await session.exec(
-        select(col(Message.id), col(Message.generation), col(Message.status)).where(
-            col(Message.id).in_(list(wanted))
-        )
-    )
-    for message_id, generation, status in stored:
-        asked = wanted[message_id]
-        if asked < generation:
-            outcomes[message_id] = "superseded"
-        elif asked == generation:
-            outcomes[message_id] = "generating" if status == MessageStatus.generating else "ended"
-        # a newer generation than stored is a regenerate whose commit has not landed yet
-    return outcomes
 
 
 async def record_answer(
@@ -166,15 +125,15 @@ async def record_answer(
 
 
 async def cancel(runtime: Runtime, session: AsyncSession, message: Message) -> Message:
-    """Stop the answer: the partial text is kept and the worker closes its upstream request."""
+    """Stop the answer: the partial text is kept; the end mark, written after the commit,
+    makes the worker close its upstream request (or skip the job if it has not begun)."""
     if MessageStatus(message.status).terminal:
         raise Conflict("This message has already ended.", code="message_ended")
     message.status = MessageStatus.cancelled
-    message.answer_text = await answers.partial_text(runtime.redis, message.id)
+    message.answer_text = await answer_stream.partial_text(runtime.redis, message.id)
     message.completed_at = utcnow()
     session.add(message)
     await session.flush()
-    await runtime.redis.set(stream.cancel_key(message.id), message.generation, ex=3600)
     await _end(runtime, session, message)
     return message
 
@@ -188,7 +147,8 @@ async def regenerate(
     with session.no_autoflush:  # the job's reads must not write the changes below yet
         message.generation += 1
         job = await job_for(runtime, session, dialog, message)
-    await runtime.redis.delete(stream.stream_key(message.id), stream.cancel_key(message.id))
+    # the ended generation's end mark stays: it keeps a late copy of its job from running
+    await runtime.redis.delete(answers.stream_key(message.id))
     await enqueue(runtime, job)
     message.status = MessageStatus.queued
     message.answer_text = ""
@@ -200,42 +160,36 @@ async def regenerate(
     return message
 
 
-async def requeue_stranded(runtime: Runtime, session: AsyncSession) -> int:
-    """Queue again answers still `queued` long after they were posted, with no worker on them.
+async def sweep(runtime: Runtime, session: AsyncSession) -> tuple[int, int]:
+    """Look at answers still `queued` a grace period after they were posted: queue again those
+    no worker ever began, fail those whose worker stopped beating. (queued again, failed)
 
-    A safety net for a job lost on its way (a broker that dropped it, a worker that acknowledged
-    a job it could not run). A second copy is harmless: the lease, the generation and chat's
-    refusal to start an ended message make sure only one answer is stored.
+    A job lost on its way (a broker that dropped it, a worker that acknowledged a job it could
+    not run) has left no heartbeat; a second copy of one that was only slow is harmless, as the
+    lease and the end mark make sure one answer is stored. A worker that died mid-answer is
+    replaced by the broker's redelivery within the visibility timeout, which the grace exceeds:
+    a heartbeat older than the grace means nothing took over.
     """
     grace = runtime.settings.reaper_grace_seconds
     now = time.time()
-    requeued = 0
-    for message in await repo.in_progress(session, MessageStatus.queued, 500):
+    requeued = failed = 0
+    for message in await repo.in_progress(session, 500):
         if now - message.created_at.timestamp() < grace:
             continue
-        if await runtime.redis.exists(stream.lease_key(message.id)):
-            continue
-        if not await runtime.redis.set(f"parley:requeued:{message.id}", 1, nx=True, ex=grace):
-            continue
-        dialog = await session.get(Dialog, message.dialog_id)
-        if dialog is not None:
-            await runtime.jobs.enqueue_answer(await job_for(runtime, session, dialog, message))
-            requeued += 1
-    return requeued
-
-
-async def reap(runtime: Runtime, session: AsyncSession) -> int:
-    """Fail answers whose worker stopped sending heartbeats (it died and nothing took over)."""
-    grace = runtime.settings.reaper_grace_seconds
-    now = time.time()
-    failed = 0
-    for message in await repo.in_progress(session, MessageStatus.generating, 500):
-        beat = await runtime.redis.get(stream.heartbeat_key(message.id))
-        last = float(beat) if beat is not None else message.created_at.timestamp()
-        if now - last < grace:
+        lease, beat = await runtime.redis.mget(
+            answers.lease_key(message.id), answers.heartbeat_key(message.id)
+        )
+        if lease is not None or (beat is not None and now - float(beat) < grace):
+            continue  # a worker is on it
+        if beat is None:
+            if await runtime.redis.set(f"parley:requeued:{message.id}", 1, nx=True, ex=grace):
+                dialog = await session.get(Dialog, message.dialog_id)
+                if dialog is not None:
+                    await enqueue(runtime, await job_for(runtime, session, dialog, message))
+                    requeued += 1
             continue
         message.status = MessageStatus.failed
-        message.answer_text = await answers.partial_text(runtime.redis, message.id)
+        message.answer_text = await answer_stream.partial_text(runtime.redis, message.id)
         message.error = {
             "code": "worker_lost",
             "message": "The answer stopped; try again.",
@@ -246,4 +200,4 @@ async def reap(runtime: Runtime, session: AsyncSession) -> int:
         await session.flush()
         await _end(runtime, session, message)
         failed += 1
-    return failed
+    return requeued, failed

@@ -6,17 +6,43 @@ import uuid
 from typing import Any, cast
 
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
+from chat_service.messages.schemas import MessagePublic
+from chat_service.models import MessageStatus
 from kit import answers
 
 
-async def write_final(redis: Redis, message_id: uuid.UUID, kind: str, data: dict[str, Any]) -> None:
-    """Append `done`/`error` and let the stream expire an hour later."""
+async def write_final(
+    redis: Redis, message_id: uuid.UUID, generation: int, kind: str, data: dict[str, Any]
+) -> None:
+    """Append `done`/`error`, let the stream expire an hour later, and mark the generation
+    ended (a worker still on it stops; a copy of its job that comes later skips it)."""
     key = answers.stream_key(message_id)
     async with redis.pipeline(transaction=False) as pipe:
         pipe.xadd(key, answers.encode(kind, data))
         pipe.expire(key, answers.EXPIRE_AFTER_END_SECONDS)
+        pipe.set(answers.ended_key(message_id), generation, ex=answers.ENDED_KEEP_SECONDS)
         await pipe.execute()
+
+
+async def live_statuses(redis: Redis, messages: list[MessagePublic]) -> list[MessagePublic]:
+    """The messages with `generating` for each `queued` one whose lease a worker holds: the
+    database only knows `queued` and the outcome. Redis away: they stay `queued`."""
+    queued = [m for m in messages if m.status == MessageStatus.queued]
+    if not queued:
+        return messages
+    try:
+        async with redis.pipeline(transaction=False) as pipe:
+            for m in queued:
+                pipe.exists(answers.lease_key(m.id))
+            held = await pipe.execute()
+    except RedisError:
+        return messages
+    for m, lease in zip(queued, held, strict=True):
+        if lease:
+            m.status = MessageStatus.generating.value
+    return messages
 
 
 async def partial_text(redis: Redis, message_id: uuid.UUID) -> str:
