@@ -3,6 +3,7 @@ SHELL := /bin/bash
 TOOLS := .tools
 UV := $(shell command -v uv 2>/dev/null || echo $(TOOLS)/bin/uv)
 NPM := $(shell command -v npm 2>/dev/null)
+PY_SOURCES := libs/kit/src libs/testing/src gateway/src services/auth/src services/chat/src services/llm-worker/src services/mailer/src tools/parley/src
 WEB_SOURCES := $(shell find web/src web/index.html web/package.json web/vite.config.* -type f 2>/dev/null)
 
 .PHONY: run test test-python test-web bench soak lint sync web
@@ -30,15 +31,18 @@ soak: sync ## 10 minutes of load with workers killed and Redis restarted (Postgr
 lint: sync
 	$(UV) run ruff check .
 	$(UV) run ruff format --check .
-	$(UV) run mypy libs/kit/src gateway/src services/*/src tools/parley/src libs/testing/src
+	$(UV) run mypy $(PY_SOURCES)
 	@if [ -n "$(NPM)" ] && [ -f web/package.json ]; then cd web && npm run lint; fi
 
 $(TOOLS)/bin/uv:
 	python3 -m venv $(TOOLS)
 	$(TOOLS)/bin/pip install --quiet uv
 
+# Bytecode compiled at install: a process that may not write it (PYTHONDONTWRITEBYTECODE, a
+# read-only install) would otherwise compile every module it imports each time it starts.
 sync: $(if $(findstring $(TOOLS),$(UV)),$(TOOLS)/bin/uv)
-	$(UV) sync --frozen
+	$(UV) sync --frozen --compile-bytecode
+	$(UV) run --no-sync python -m compileall -q -j 0 $(PY_SOURCES)
 
 web: $(if $(and $(NPM),$(wildcard web/package.json)),web/dist/index.html)
 

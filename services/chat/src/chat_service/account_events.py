@@ -5,10 +5,9 @@ from __future__ import annotations
 import asyncio
 import uuid
 
-from sqlmodel import col, delete
-
-from chat_service.models import Dialog, WebhookEndpoint
+from chat_service.dialogs import repository as dialogs_repo
 from chat_service.runtime import Runtime
+from chat_service.webhooks import repository as webhooks_repo
 from kit import event_types
 from kit.consumer import EventConsumer
 from kit.dedupe import Deduplicator
@@ -19,9 +18,8 @@ QUEUE = "chat.events"
 
 async def delete_user_data(runtime: Runtime, user_id: uuid.UUID) -> None:
     async with runtime.db.session() as session:
-        # messages and idempotency keys go with their dialog, deliveries with their endpoint
-        await session.exec(delete(Dialog).where(col(Dialog.user_id) == user_id))
-        await session.exec(delete(WebhookEndpoint).where(col(WebhookEndpoint.user_id) == user_id))
+        await dialogs_repo.delete_for_user(session, user_id)
+        await webhooks_repo.delete_for_user(session, user_id)
 
 
 def consumer(runtime: Runtime, loop: asyncio.AbstractEventLoop) -> EventConsumer:

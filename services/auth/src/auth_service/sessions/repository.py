@@ -1,8 +1,9 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 
-from sqlmodel import col, select
+from sqlmodel import col, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from auth_service.models import AuthSession, RefreshToken
@@ -35,4 +36,20 @@ async def tokens_after(session: AsyncSession, token: RefreshToken) -> list[Refre
                 .order_by(col(RefreshToken.created_at))
             )
         ).all()
+    )
+
+
+async def claim_token(session: AsyncSession, token_hash: str, now: datetime) -> bool:
+    """Mark the refresh token rotated unless another transaction did first (atomic)."""
+    result = await session.exec(
+        update(RefreshToken)
+        .where(col(RefreshToken.token_hash) == token_hash, col(RefreshToken.rotated_at).is_(None))
+        .values(rotated_at=now)
+    )
+    return result.rowcount == 1
+
+
+async def revoke(session: AsyncSession, ids: list[uuid.UUID], now: datetime) -> None:
+    await session.exec(
+        update(AuthSession).where(col(AuthSession.id).in_(ids)).values(revoked_at=now)
     )

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from prometheus_client import Counter
-from sqlmodel import col, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from auth_service.models import AuthSession, RefreshToken, User
@@ -146,15 +145,7 @@ async def refresh(
 
 async def _claim(session: AsyncSession, token: RefreshToken, now: datetime) -> bool:
     """Mark `token` rotated unless another transaction did first (then it is a race or reuse)."""
-    result = await session.exec(
-        update(RefreshToken)
-        .where(
-            col(RefreshToken.token_hash) == token.token_hash,
-            col(RefreshToken.rotated_at).is_(None),
-        )
-        .values(rotated_at=now)
-    )
-    claimed = result.rowcount == 1
+    claimed = await repo.claim_token(session, token.token_hash, now)
     if claimed:
         token.rotated_at = now
     return claimed
@@ -178,9 +169,7 @@ async def revoke_sessions(
     ids = [s.id for s in sessions if s.revoked_at is None]
     if not ids:
         return
-    await session.exec(
-        update(AuthSession).where(col(AuthSession.id).in_(ids)).values(revoked_at=now)
-    )
+    await repo.revoke(session, ids, now)
     for s in sessions:
         s.revoked_at = s.revoked_at or now
     ttl = account_state.ttl_seconds(runtime.settings.access_lifetime)

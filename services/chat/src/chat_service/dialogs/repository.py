@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import uuid
 
-from sqlmodel import col, select
+from sqlmodel import col, delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from chat_service.models import Dialog
@@ -23,3 +23,8 @@ async def page(
         query = query.where(col(Dialog.name).icontains(search, autoescape=True))
     query = newest_first(query, col(Dialog.updated_at), col(Dialog.id), after, limit)
     return list((await session.exec(query)).all())
+
+
+async def delete_for_user(session: AsyncSession, user_id: uuid.UUID) -> None:
+    """Every dialog of the user (their messages and idempotency keys go with them)."""
+    await session.exec(delete(Dialog).where(col(Dialog.user_id) == user_id))

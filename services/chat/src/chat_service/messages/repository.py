@@ -75,6 +75,17 @@ async def idempotent_message(session: AsyncSession, user_id: uuid.UUID, key: str
     return await session.get(Message, record.message_id) if record else None
 
 
-async def in_progress(session: AsyncSession, status: MessageStatus, limit: int) -> list[Message]:
-    rows = await session.exec(select(Message).where(Message.status == status).limit(limit))
+async def in_progress(session: AsyncSession, limit: int) -> list[Message]:
+    """Messages whose answer has no outcome yet, oldest first."""
+    query = select(Message).where(col(Message.status) == MessageStatus.queued)
+    rows = await session.exec(query.order_by(col(Message.created_at)).limit(limit))
     return list(rows.all())
+
+
+async def owner_and_status(
+    session: AsyncSession, message_id: uuid.UUID
+) -> tuple[uuid.UUID, str] | None:
+    """Two columns, not the whole row: every answer stream opens with this check."""
+    query = select(col(Message.user_id), col(Message.status)).where(Message.id == message_id)
+    row = (await session.exec(query)).first()
+    return (row[0], row[1]) if row is not None else None

@@ -5,6 +5,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Response, status
 
 from chat_service.dependencies import Caller, OwnedWebhook, RuntimeDep, SessionDep
+from chat_service.webhooks import repository as repo
 from chat_service.webhooks import service
 from chat_service.webhooks.schemas import (
     DeliveryList,
@@ -27,7 +28,7 @@ NOT_FOUND: dict[int | str, dict[str, Any]] = {
 async def list_webhooks(caller: Caller, session: SessionDep) -> WebhookList:
     """The caller's webhook endpoints."""
     return WebhookList(
-        data=[service.public(e) for e in await service.list_for(session, caller.user_id)]
+        data=[service.public(e) for e in await repo.list_for(session, caller.user_id)]
     )
 
 

@@ -7,12 +7,12 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from chat_service.models import Message, WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from chat_service.models import Message, WebhookDelivery, WebhookEndpoint
 from chat_service.runtime import Runtime
 from chat_service.webhooks import addresses, endpoint_health, signing
+from chat_service.webhooks import repository as repo
 from chat_service.webhooks.schemas import (
     AttemptPublic,
     DeliveryPublic,
@@ -61,10 +61,7 @@ async def create(
     runtime: Runtime, session: AsyncSession, user_id: uuid.UUID, data: WebhookCreate
 ) -> WebhookCreated:
     await check_url(runtime, data.url)
-    count = (
-        await session.exec(select(func.count()).where(WebhookEndpoint.user_id == user_id))
-    ).one()
-    if count >= runtime.settings.webhook_max_per_user:
+    if await repo.count_for(session, user_id) >= runtime.settings.webhook_max_per_user:
         raise Conflict(
             f"At most {runtime.settings.webhook_max_per_user} webhooks per user.",
             code="webhook_limit",
@@ -138,15 +135,6 @@ async def retry_delivery(
     return delivery
 
 
-async def list_for(session: AsyncSession, user_id: uuid.UUID) -> list[WebhookEndpoint]:
-    rows = await session.exec(
-        select(WebhookEndpoint)
-        .where(WebhookEndpoint.user_id == user_id)
-        .order_by(col(WebhookEndpoint.created_at))
-    )
-    return list(rows.all())
-
-
 def _payload(event_type: str, data: dict[str, Any]) -> str:
     return json.dumps(
         {"type": event_type, "timestamp": datetime.now(UTC).isoformat(), "data": data}
@@ -158,13 +146,8 @@ async def queue_for_message(
 ) -> None:
     """In the transaction that ends a message: one delivery per subscribed endpoint."""
     event_type = f"message.{message.status}"
-    endpoints = await session.exec(
-        select(WebhookEndpoint).where(
-            WebhookEndpoint.user_id == message.user_id, col(WebhookEndpoint.disabled_at).is_(None)
-        )
-    )
     payload = _payload(event_type, {"message": message_public})
-    for endpoint in endpoints.all():
+    for endpoint in await repo.enabled_for(session, message.user_id):
         if event_type in endpoint.events:
             session.add(
                 WebhookDelivery(
@@ -194,23 +177,8 @@ async def queue_test(session: AsyncSession, endpoint: WebhookEndpoint) -> Webhoo
 async def deliveries(
     session: AsyncSession, endpoint: WebhookEndpoint, limit: int = 50
 ) -> list[DeliveryPublic]:
-    rows = (
-        await session.exec(
-            select(WebhookDelivery)
-            .where(WebhookDelivery.endpoint_id == endpoint.id)
-            .order_by(col(WebhookDelivery.created_at).desc())
-            .limit(limit)
-        )
-    ).all()
     result = []
-    for delivery in rows:
-        attempts = (
-            await session.exec(
-                select(WebhookAttempt)
-                .where(WebhookAttempt.delivery_id == delivery.id)
-                .order_by(col(WebhookAttempt.attempted_at))
-            )
-        ).all()
+    for delivery, attempts in await repo.latest_deliveries(session, endpoint.id, limit):
         result.append(
             DeliveryPublic(
                 id=delivery.id,

@@ -19,10 +19,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header
 from prometheus_client import Gauge
 from redis.exceptions import RedisError
-from sqlmodel import col, select
 from starlette.responses import StreamingResponse
 
 from chat_service.dependencies import Caller, RuntimeDep
+from chat_service.messages import repository as repo
 from chat_service.messages.errors import MessageNotFound
 from chat_service.messages.schemas import MessagePublic
 from chat_service.models import Message, MessageStatus
@@ -54,14 +54,8 @@ def sse_entry(entry_id: bytes, fields: dict[bytes, bytes]) -> tuple[str, bytes]:
 async def _owner_and_status(
     runtime: Runtime, message_id: uuid.UUID
 ) -> tuple[uuid.UUID, str] | None:
-    # two columns, not the whole row: every stream opens with this check
     async with runtime.db.read_session() as session:
-        row = (
-            await session.exec(
-                select(col(Message.user_id), col(Message.status)).where(Message.id == message_id)
-            )
-        ).first()
-    return (row[0], row[1]) if row is not None else None
+        return await repo.owner_and_status(session, message_id)
 
 
 async def _load(runtime: Runtime, message_id: uuid.UUID) -> Message | None:
