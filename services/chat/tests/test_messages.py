@@ -43,6 +43,15 @@ def queued_jobs(redis_server: RedisServer) -> list[dict[str, object]]:
     return jobs
 
 
+def job_headers(redis_server: RedisServer, message_id: object) -> dict[str, object]:
+    """The headers and properties of the queued job for a message (what monitors show)."""
+    for item in Redis.from_url(redis_server.url).lrange("llm", 0, -1):
+        envelope = json.loads(item)
+        if str(message_id) in envelope["headers"].get("kwargsrepr", ""):
+            return {"headers": envelope["headers"], "properties": envelope["properties"]}
+    raise AssertionError("no queued job shows this message's id")
+
+
 async def new_dialog(
     client: httpx.AsyncClient, headers: dict[str, str], **body: object
 ) -> dict[str, object]:
@@ -93,6 +102,10 @@ class TestPostMessage:
             {"role": "user", "content": "Write bubble sort in Python"},
         ]
         assert job["model"] == "parley-demo"
+        # what Celery logs and monitors show of the job: its id, not the conversation
+        shown = json.dumps(job_headers(redis_server, message["id"]))
+        assert message["id"] in shown
+        assert "bubble sort" not in shown
 
     async def test_context_holds_the_last_exchanges(
         self,

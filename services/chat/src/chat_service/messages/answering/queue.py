@@ -34,6 +34,10 @@ class JobQueue:
         self.celery.send_task(
             answer_jobs.TASK,
             kwargs=kwargs,
+            # what Celery logs and shows for the job: its id, never the conversation (and no
+            # repr of the whole prompt on every send)
+            argsrepr="()",
+            kwargsrepr=f"{{'message_id': '{kwargs['message_id']}'}}",
             queue=answer_jobs.QUEUE,
             headers=enqueue_headers(),
             retry=True,

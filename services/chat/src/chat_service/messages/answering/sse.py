@@ -19,7 +19,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header
 from prometheus_client import Gauge
 from redis.exceptions import RedisError
-from starlette.responses import StreamingResponse
+from starlette.responses import Response, StreamingResponse
 
 from chat_service.dependencies import Caller, RuntimeDep
 from chat_service.messages import repository as repo
@@ -141,16 +141,15 @@ async def stream_answer(
     caller: Caller,
     runtime: RuntimeDep,
     last_event_id: Annotated[str | None, Header()] = None,
-) -> StreamingResponse:
+) -> Response:
     """The answer as it is generated: `delta`, `reset`, then `done` or `error` (SSE)."""
     state = await _owner_and_status(runtime, message_id)
     if state is None or state[0] != caller.user_id:
         raise MessageNotFound()
     headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
     if MessageStatus(state[1]).terminal and (ended := await _load(runtime, message_id)):
-        return StreamingResponse(
-            iter([_final(ended)]), media_type="text/event-stream", headers=headers
-        )
+        # one event, sent whole (a streamed iterator would go through a worker thread)
+        return Response(_final(ended), media_type="text/event-stream", headers=headers)
     slots = StreamSlots(runtime, caller.user_id)
     await slots.take()
     start = last_event_id if last_event_id and ENTRY_ID.match(last_event_id) else "0-0"
