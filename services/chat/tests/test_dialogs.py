@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import httpx
 
@@ -71,6 +72,8 @@ class TestDialogs:
         assert models[0] == {
             "id": "parley-demo",
             "name": "Demo (built-in, offline)",
+            "provider": "openai",
+            "context_tokens": 8192,
             "default": True,
         }
         assert models[1]["id"] == "other-model"
@@ -124,12 +127,63 @@ class TestModelCatalog:
                 OPENAI_BASE_URL=f"{url}/v1", PARLEY_MODELS="", PARLEY_DEFAULT_MODEL="beta"
             )
             async with httpx.AsyncClient() as http:
-                catalog = ModelCatalog(settings, http)
-                assert await catalog.ids() == ["alpha", "beta"]
-                assert await catalog.default() == "beta"
-                assert await catalog.check("alpha") == "alpha"
+                catalog = ModelCatalog(settings, settings.providers(), http)
+                assert [m.id for m in await catalog.models()] == ["alpha", "beta"]
+                default = await catalog.default()
+                assert default is not None
+                assert default.id == "beta"
+                alpha = await catalog.check("alpha")
+                assert alpha is not None
+                assert alpha.provider_model == "alpha"
                 server.behaviour.models = ["gamma"]
-                assert await catalog.ids() == ["alpha", "beta"]  # cached for a minute
+                assert [m.id for m in await catalog.models()] == ["alpha", "beta"]  # cached
+
+    async def test_several_providers_each_list_their_models_and_one_down_hides_only_its_own(
+        self, tmp_path: Path
+    ) -> None:
+        from chat_service.catalog.service import ModelCatalog
+        from chat_service.config import Settings
+        from parley_testing.model_server import Behaviour, ModelServer
+        from parley_testing.ports import free_port
+        from parley_testing.servers import serve_asgi
+
+        local = ModelServer(Behaviour(models=["llama-3.1-8b", "qwen"]))
+        with serve_asgi(local.app) as local_url:
+            providers = tmp_path / "providers.toml"
+            providers.write_text(
+                f"""
+[[providers]]
+name = "openai"
+base_url = "http://127.0.0.1:{free_port()}/v1"  # nobody listens: this provider is down
+api_key_env = "OPENAI_API_KEY"
+
+[[providers]]
+name = "local"
+base_url = "{local_url}/v1"
+queue = "llm.local"
+[[providers.models]]
+id = "llama-3.1-8b"
+name = "Llama 3.1 8B"
+context_tokens = 131072
+default = true
+"""
+            )
+            settings = Settings(PARLEY_PROVIDERS_FILE=str(providers))
+            async with httpx.AsyncClient() as http:
+                catalog = ModelCatalog(settings, settings.providers(), http)
+                models = await catalog.models()
+                routed = await catalog.route("local/llama-3.1-8b")
+                gone = await catalog.route("openai/gpt-4o")  # not offered now: still its provider's
+        # the listed model only (not the provider's /v1/models), qualified by its provider
+        assert [
+            (m.id, m.name, m.provider, m.queue, m.context_tokens, m.default) for m in models
+        ] == [("local/llama-3.1-8b", "Llama 3.1 8B", "local", "llm.local", 131072, True)]
+        assert (routed.provider, routed.provider_model, routed.queue) == (
+            "local",
+            "llama-3.1-8b",
+            "llm.local",
+        )
+        assert (gone.provider, gone.provider_model, gone.queue) == ("openai", "gpt-4o", "llm")
 
 
 class TestNulCharacters:

@@ -1,7 +1,8 @@
 """The answer job contract between chat (which queues it) and the llm-worker (which runs it).
 
-Chat sends Celery task `TASK` to queue `QUEUE` by name (it never imports the worker) with a
-`Job`'s fields as keyword arguments. The worker calls chat once per answer:
+Chat sends Celery task `TASK` by name (it never imports the worker) to the queue of the job's
+provider (`kit.providers`; `QUEUE` without a providers file) with a `Job`'s fields as keyword
+arguments. The worker calls chat once per answer:
 `POST answer_path(message_id)` with `AnswerIn`, its final word on one generation; a copy sent
 again is ignored. Everything before that — begun, tokens, cancelled — lives in Redis
 (`kit.answers`), not in calls between the two.
@@ -12,7 +13,7 @@ from __future__ import annotations
 import uuid
 from typing import Any, Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from kit.schemas import Input
 
@@ -29,8 +30,10 @@ class Job(BaseModel):
 
     message_id: uuid.UUID
     generation: int  # bumped by a regenerate; callbacks for an older one are ignored
-    model: str
+    model: str  # the provider's own name for the model
     messages: list[dict[str, Any]]  # OpenAI chat messages, system prompt first
+    provider: str = ""  # the provider's name; "" (jobs from before providers): the first one
+    queue: str = Field(QUEUE, exclude=True)  # where chat sends it (not part of the task)
 
     def kwargs(self, request_id: str | None) -> dict[str, Any]:
         """The task's keyword arguments (JSON); the request id follows the job into the logs."""

@@ -29,6 +29,7 @@ from typing import Any
 
 from celery import Celery, signals
 from celery.worker.consumer import Consumer as CeleryConsumer
+from kombu import Exchange, Queue
 
 from kit.events import redis_consumer_options
 from kit.health import SyncCheck, broker_check, serve_health_in_thread, warn_if_forking_pool
@@ -57,16 +58,18 @@ def worker_app(
     name: str,
     broker_url: str,
     *,
-    queue: str,
+    queues: list[str],
     visibility_timeout: int,
     include: tuple[str, ...] = (),
 ) -> Celery:
+    """A worker app taking `queues` (a `-Q` on the command line would override them)."""
     app = Celery(name, broker=broker_url, include=list(include))
     app.conf.update(
+        task_queues=[Queue(q, Exchange(q), routing_key=q) for q in queues],
         task_acks_late=True,
         task_reject_on_worker_lost=True,
         worker_prefetch_multiplier=1,
-        task_default_queue=queue,
+        task_default_queue=queues[0],
         task_serializer="json",
         accept_content=["json"],
         task_ignore_result=True,

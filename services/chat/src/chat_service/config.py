@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
+from kit.providers import Providers, from_settings
 from kit.settings import KitSettings
 
 DEMO_MODEL = "parley-demo"
@@ -12,6 +13,7 @@ class Settings(KitSettings):
     openai_api_key: str = Field("", alias="OPENAI_API_KEY")
     openai_base_url: str = Field("", alias="OPENAI_BASE_URL")
     models_setting: str = Field("", alias="PARLEY_MODELS")
+    providers_file: str = Field("", alias="PARLEY_PROVIDERS_FILE")
     default_model_setting: str = Field("", alias="PARLEY_DEFAULT_MODEL")
     system_prompt: str = Field("You are a helpful assistant.", alias="PARLEY_SYSTEM_PROMPT")
     context_messages: int = Field(5, alias="PARLEY_CONTEXT_MESSAGES")
@@ -52,6 +54,11 @@ class Settings(KitSettings):
     def sync_database_url(self) -> str:
         """The same database for synchronous code (the chat-worker's Celery tasks)."""
         return self.database_url.replace("+aiosqlite", "").replace("+asyncpg", "+psycopg2")
+
+    def providers(self) -> Providers:
+        """The providers (`kit.providers`); ProvidersFileError if the file cannot be used."""
+        listed = [m.strip() for m in self.models_setting.split(",") if m.strip()]
+        return from_settings(self.providers_file, self.openai_base_url, listed)
 
     @property
     def models(self) -> list[str]:

@@ -24,13 +24,13 @@ from chat_service.messages.answering.queue import JobQueue
 from chat_service.runtime import Runtime
 from chat_service.webhooks import WEBHOOK_QUEUE
 from chat_service.webhooks import endpoints as webhook_endpoints
-from kit import answer_jobs
 from kit.app import create_app
 from kit.db import Database
 from kit.jwt import JWKSSource, JWKSVerifier, http_jwks
 from kit.logging import configure_logging
 from kit.migrations import upgrade_async
 from kit.outbox import OutboxRelay
+from kit.providers import exit_on_bad_providers_file
 from kit.queue_metrics import watch_queues
 from kit.ratelimit import RateLimiter, write_limits
 from kit.redis_clients import async_redis
@@ -40,7 +40,9 @@ log = logging.getLogger(__name__)
 
 
 def build_app(config: Settings = settings, *, jwks_source: JWKSSource | None = None) -> FastAPI:
-    """The chat app; tests may pass their own `jwks_source` instead of asking auth."""
+    """The chat app; tests may pass their own `jwks_source` instead of asking auth. A providers
+    file that cannot be used raises `ProvidersFileError` here, before anything starts."""
+    providers = config.providers()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -49,7 +51,11 @@ def build_app(config: Settings = settings, *, jwks_source: JWKSSource | None = N
         redis = async_redis(config.redis_url)
         hub = AnswerHub(redis, config.redis_url, config.sse_ping_seconds)
         http = httpx.AsyncClient(timeout=10)
-        jobs = JobQueue(config.broker_url, visibility_timeout=config.task_visibility_timeout)
+        jobs = JobQueue(
+            config.broker_url,
+            visibility_timeout=config.task_visibility_timeout,
+            queues=providers.queues(),
+        )
         app.state.runtime = Runtime(
             settings=config,
             db=db,
@@ -62,7 +68,7 @@ def build_app(config: Settings = settings, *, jwks_source: JWKSSource | None = N
                 audience=config.jwt_audience,
             ),
             jobs=jobs,
-            catalog=ModelCatalog(config, http),
+            catalog=ModelCatalog(config, providers, http),
             limiter=RateLimiter(redis),
             write_limits=write_limits(config),
         )
@@ -71,7 +77,7 @@ def build_app(config: Settings = settings, *, jwks_source: JWKSSource | None = N
             "redis": redis.ping,
             "broker": lambda: asyncio.to_thread(jobs.ping),
         }
-        watch_queues(config.broker_url, [answer_jobs.QUEUE, WEBHOOK_QUEUE])
+        watch_queues(config.broker_url, [*providers.queues(), WEBHOOK_QUEUE])
         relay = OutboxRelay(db, config.broker_url, service="chat")
         consumer = account_events.consumer(app.state.runtime, asyncio.get_running_loop())
         consumer.start()
@@ -124,4 +130,4 @@ async def reaper(runtime: Runtime, stopping: asyncio.Event) -> None:
 
 
 configure_logging("chat", settings.log_level)
-app = build_app()
+app = exit_on_bad_providers_file("chat", build_app)

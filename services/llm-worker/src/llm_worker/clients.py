@@ -13,6 +13,7 @@ import openai
 from redis import Redis
 
 from kit.health import SyncCheck
+from kit.providers import Providers
 from kit.redis_clients import sync_redis
 from llm_worker.chat_client import ChatClient
 from llm_worker.config import settings
@@ -20,12 +21,22 @@ from llm_worker.inflight import InFlight
 
 
 @cache
-def llm() -> openai.OpenAI:
+def providers() -> Providers:
+    return settings.providers()
+
+
+@cache
+def llm(provider_name: str) -> openai.OpenAI:
+    """The client of a provider; ProviderUnknown for a name this worker's providers file does
+    not have."""
+    provider = providers().get(provider_name)
+    if provider is None:
+        raise ProviderUnknown(provider_name)
     # the SDK is built on httpx2: its own client class, sized for every generation at once
     timeout = httpx2.Timeout(settings.llm_timeout, connect=10.0)
     return openai.OpenAI(
-        api_key=settings.openai_api_key or "not-needed",
-        base_url=settings.base_url,
+        api_key=provider.api_key() or "not-needed",
+        base_url=provider.base_url,
         max_retries=0,
         timeout=timeout,
         http_client=openai.DefaultHttpxClient(
@@ -52,8 +63,14 @@ def inflight() -> InFlight:
     return InFlight(redis())
 
 
+class ProviderUnknown(LookupError):
+    """A job names a provider this worker does not know (its providers file differs from
+    chat's)."""
+
+
 def warm_up() -> None:
-    llm()
+    for provider in providers().all:
+        llm(provider.name)
     chat()
     inflight()
 

@@ -185,7 +185,9 @@ def stream_once(
                 text = delta.get("content")
                 if text and isinstance(text, str):
                     if not outcome.text:
-                        metrics.TTFT.labels(job.model).observe(time.monotonic() - started)
+                        metrics.TTFT.labels(job.provider, job.model).observe(
+                            time.monotonic() - started
+                        )
                     outcome.text += text
                     inflight.delta(gen, text)
                 if choice.get("finish_reason") is not None:
@@ -205,7 +207,7 @@ def run_provider(
             if attempt == PROVIDER_RETRIES or wait > MAX_RETRY_AFTER_SECONDS:
                 outcome.error = classify(exc.__cause__ or exc)  # type: ignore[arg-type]
                 return
-            metrics.RETRIES.labels(exc.reason).inc()
+            metrics.RETRIES.labels(exc.reason, job.provider).inc()
             log.info("provider said %s; retrying in %.1fs", exc.reason, wait)
             if gen.cancelled.wait(wait):
                 outcome.cancelled = True
@@ -252,7 +254,7 @@ def generate(
             log.info("answer ended before this job began; skipping it")
             return "skipped", None
         if parked is not None:  # generated earlier; chat only has to hear it
-            return report(chat, job.message_id, json.loads(parked), redis)
+            return report(chat, job.message_id, json.loads(parked), redis, job.provider)
         outcome = Outcome()
         if int(deliveries) > MAX_DELIVERIES:
             outcome.error = _error(
@@ -260,27 +262,31 @@ def generate(
             )
         else:
             if int(deliveries) > 1:
-                metrics.RETRIES.labels("redelivered").inc()
+                metrics.RETRIES.labels("redelivered", job.provider).inc()
                 inflight.reset(gen)
-            metrics.INFLIGHT.inc()
+            metrics.INFLIGHT.labels(job.provider).inc()
             started = time.monotonic()
             try:
                 run_provider(llm, job, inflight, gen, outcome)
             finally:
-                metrics.INFLIGHT.dec()
+                metrics.INFLIGHT.labels(job.provider).dec()
             try:
                 inflight.flush(gen)  # the stream's deltas before chat's final `done`
             except RedisError as exc:  # chat's `done` carries the whole answer anyway
                 log.warning("could not write the last deltas: %s", exc)
-            metrics.GENERATION.labels(job.model).observe(time.monotonic() - started)
+            metrics.GENERATION.labels(job.provider, job.model).observe(time.monotonic() - started)
             for kind in ("prompt", "completion"):
                 if f"{kind}_tokens" in outcome.usage:
-                    metrics.TOKENS.labels(job.model, kind).inc(outcome.usage[f"{kind}_tokens"])
+                    metrics.TOKENS.labels(job.provider, job.model, kind).inc(
+                        outcome.usage[f"{kind}_tokens"]
+                    )
         if gen.lost:  # the copy that holds the lease now reports the answer
             return "duplicate", None
         if outcome.cancelled:
             return "cancelled", None
-        return report(chat, job.message_id, outcome.callback_body(job.generation), redis)
+        return report(
+            chat, job.message_id, outcome.callback_body(job.generation), redis, job.provider
+        )
     finally:
         inflight.release(gen)
 
@@ -291,7 +297,7 @@ def parked_key(message_id: uuid.UUID, generation: int) -> str:
 
 
 def report(
-    chat: ChatClient, message_id: uuid.UUID, body: dict[str, Any], redis: Redis
+    chat: ChatClient, message_id: uuid.UUID, body: dict[str, Any], redis: Redis, provider: str
 ) -> tuple[str, dict[str, Any] | None]:
     """Tell chat the outcome; on failure park it and hand it back so the task retries just this."""
     key = parked_key(message_id, int(body["generation"]))
@@ -303,7 +309,7 @@ def report(
         return "skipped", None
     except ChatUnavailable as exc:
         log.warning("chat did not take the answer (%s); will retry without calling the model", exc)
-        metrics.RETRIES.labels("callback").inc()
+        metrics.RETRIES.labels("callback", provider).inc()
         redis.set(key, json.dumps(body), ex=24 * 3600)
         return "callback_failed", body
     redis.delete(key)

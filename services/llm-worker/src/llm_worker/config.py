@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
+from kit.providers import Providers, from_settings
 from kit.settings import KitSettings
 
 
@@ -13,10 +14,17 @@ class Settings(KitSettings):
     metrics_host: str = Field("127.0.0.1", alias="LLM_WORKER_METRICS_HOST")
     metrics_port: int = Field(8003, alias="LLM_WORKER_METRICS_PORT")
     concurrency: int = Field(200, alias="LLM_WORKER_CONCURRENCY")
+    providers_file: str = Field("", alias="PARLEY_PROVIDERS_FILE")
+    # the queues this worker takes ("llm,llm.local"); empty: every provider's
+    queues_setting: str = Field("", alias="LLM_WORKER_QUEUES")
 
-    @property
-    def base_url(self) -> str | None:
-        return self.openai_base_url or None
+    def providers(self) -> Providers:
+        """The providers (`kit.providers`); ProvidersFileError if the file cannot be used."""
+        return from_settings(self.providers_file, self.openai_base_url, [])
+
+    def queues(self, providers: Providers) -> list[str]:
+        chosen = [q.strip() for q in self.queues_setting.split(",") if q.strip()]
+        return chosen or providers.queues()
 
 
 settings = Settings()

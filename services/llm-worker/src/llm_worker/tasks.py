@@ -42,6 +42,7 @@ def generate_answer(
     generation: int,
     model: str,
     messages: list[dict[str, Any]],
+    provider: str = "",
     request_id: str | None = None,
     outcome: dict[str, Any] | None = None,
 ) -> str:
@@ -51,7 +52,11 @@ def generate_answer(
         try:
             if outcome is not None:  # the answer exists; only chat still has to hear it
                 status, unsent = report(
-                    clients.chat(), uuid.UUID(message_id), outcome, clients.redis()
+                    clients.chat(),
+                    uuid.UUID(message_id),
+                    outcome,
+                    clients.redis(),
+                    provider or clients.providers().first.name,
                 )
             else:
                 job = answer_jobs.Job(
@@ -59,14 +64,33 @@ def generate_answer(
                     generation=generation,
                     model=model,
                     messages=messages,
+                    provider=provider or clients.providers().first.name,
                 )
-                status, unsent = generate(
-                    job,
-                    llm=clients.llm(),
-                    chat=clients.chat(),
-                    redis=clients.redis(),
-                    inflight=clients.inflight(),
-                )
+                try:
+                    llm = clients.llm(job.provider)
+                except clients.ProviderUnknown:
+                    log.error("no provider %r is configured on this worker", job.provider)
+                    unknown = answer_jobs.AnswerIn(
+                        generation=generation,
+                        status="failed",
+                        error=answer_jobs.AnswerError(
+                            code="provider_unknown",
+                            message="The model's provider is not configured; ask an admin.",
+                            retryable=False,
+                        ),
+                    )
+                    body = unknown.model_dump(mode="json")
+                    status, unsent = report(
+                        clients.chat(), job.message_id, body, clients.redis(), job.provider
+                    )
+                else:
+                    status, unsent = generate(
+                        job,
+                        llm=llm,
+                        chat=clients.chat(),
+                        redis=clients.redis(),
+                        inflight=clients.inflight(),
+                    )
         except Exception as exc:
             # Chat or Redis unreachable for longer than their own retries: run the whole job
             # again later rather than let Celery acknowledge a failed job (which would leave

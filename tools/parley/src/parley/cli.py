@@ -8,12 +8,17 @@ import getpass
 import os
 import sys
 
+from kit import providers
+from kit.providers import exit_on_bad_providers_file
 from parley import stack, supervisor
 
 
 def cmd_up(_: argparse.Namespace) -> int:
     stack.raise_open_file_limit()
     procs, env = stack.plan()
+    if providers_file := env.get("PARLEY_PROVIDERS_FILE"):
+        # a file every process would refuse stops here, said once, before anything starts
+        exit_on_bad_providers_file("parley", lambda: providers.load(providers_file))
     os.environ.update({k: v for k, v in env.items() if k.startswith("PARLEY_")})
     run = supervisor.Supervisor(procs, env)
     return asyncio.run(run.run(env["PARLEY_PUBLIC_URL"]))

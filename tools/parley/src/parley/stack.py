@@ -14,7 +14,6 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from kit import answer_jobs
 from parley_testing.redis_server import RedisServer
 
 PY = sys.executable
@@ -73,7 +72,8 @@ def internal_token(data_dir: Path) -> str:
 
 
 def llm_worker_command(concurrency: int, name: str, loglevel: str = "INFO") -> list[str]:
-    """An llm-worker process: Celery on the answer queue, a threads pool of `concurrency` slots."""
+    """An llm-worker process: Celery on the providers' queues (`LLM_WORKER_QUEUES` in its
+    environment chooses), a threads pool of `concurrency` slots."""
     return [
         PY,
         "-m",
@@ -81,8 +81,6 @@ def llm_worker_command(concurrency: int, name: str, loglevel: str = "INFO") -> l
         "-A",
         "llm_worker.celery_app",
         "worker",
-        "-Q",
-        answer_jobs.QUEUE,
         "-P",
         "threads",
         "-c",

@@ -1,11 +1,10 @@
-"""`GET /api/models`: what the model picker offers."""
+"""`GET /api/models`: what the model picker offers, by provider."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter
 from pydantic import BaseModel
 
-from chat_service.config import DEMO_MODEL
 from chat_service.dependencies import Caller, RuntimeDep
 
 router = APIRouter(tags=["models"])
@@ -14,6 +13,8 @@ router = APIRouter(tags=["models"])
 class ModelInfo(BaseModel):
     id: str
     name: str
+    provider: str
+    context_tokens: int
     default: bool
 
 
@@ -23,15 +24,16 @@ class ModelList(BaseModel):
 
 @router.get("/api/models", response_model=ModelList)
 async def list_models(_: Caller, runtime: RuntimeDep) -> ModelList:
-    """Models available for dialogs; the built-in demo model is labelled as such."""
-    default = await runtime.catalog.default()
+    """The models of every provider; a provider that cannot be reached offers none for now."""
     return ModelList(
         data=[
             ModelInfo(
-                id=m,
-                name="Demo (built-in, offline)" if m == DEMO_MODEL else m,
-                default=m == default,
+                id=m.id,
+                name=m.name,
+                provider=m.provider,
+                context_tokens=m.context_tokens,
+                default=m.default,
             )
-            for m in await runtime.catalog.ids()
+            for m in await runtime.catalog.models()
         ]
     )

@@ -78,7 +78,7 @@ async def update_dialog(
     if data.name is not None:
         dialog.name = data.name
     if (model := await runtime.catalog.check(data.model)) is not None:
-        dialog.model = model
+        dialog.model = model.id
     dialog.updated_at = utcnow()
     session.add(dialog)
     return DialogPublic.of(dialog)

@@ -33,10 +33,13 @@ def title_from(text: str) -> str:
 async def create_dialog(
     runtime: Runtime, session: AsyncSession, caller: AccessClaims, data: DialogCreate
 ) -> tuple[Dialog, Message | None]:
-    model = await runtime.catalog.check(data.model) or await runtime.catalog.default()
+    chosen = await runtime.catalog.check(data.model) or await runtime.catalog.default()
     name = data.name or (title_from(data.message_text) if data.message_text else "New chat")
     dialog = Dialog(
-        user_id=caller.user_id, name=name, model=model, system_prompt=runtime.settings.system_prompt
+        user_id=caller.user_id,
+        name=name,
+        model=chosen.id if chosen else runtime.settings.default_model,
+        system_prompt=runtime.settings.system_prompt,
     )
     if data.message_text is None:
         session.add(dialog)

@@ -64,7 +64,13 @@ async def post_message(
     """
     model = await runtime.catalog.check(data.model)
     message = await posting.post_message(
-        runtime, session, caller, dialog, data.message_text, model, idempotency_key
+        runtime,
+        session,
+        caller,
+        dialog,
+        data.message_text,
+        model.id if model else None,
+        idempotency_key,
     )
     return MessagePublic.of(message)
 

@@ -47,10 +47,16 @@ async def job_for(runtime: Runtime, session: AsyncSession, dialog: Dialog, messa
     history = await repo.recent_exchanges(
         session, dialog.id, runtime.settings.context_messages, before=message
     )
-    budget = runtime.settings.context_tokens(message.model) - runtime.settings.answer_reserve_tokens
+    model = await runtime.catalog.route(message.model)
+    budget = model.context_tokens - runtime.settings.answer_reserve_tokens
     messages = prompt.build(dialog.system_prompt, history, message.message_text, budget)
     return Job(
-        message_id=message.id, generation=message.generation, model=message.model, messages=messages
+        message_id=message.id,
+        generation=message.generation,
+        model=model.provider_model,
+        provider=model.provider,
+        queue=model.queue,
+        messages=messages,
     )
 
 

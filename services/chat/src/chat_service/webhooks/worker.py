@@ -26,7 +26,7 @@ SCHEDULER_SECONDS = 0.25
 app = worker_app(
     "chat_worker",
     settings.broker_url,
-    queue=WEBHOOK_QUEUE,
+    queues=[WEBHOOK_QUEUE],
     visibility_timeout=KOMBU_VISIBILITY_SECONDS,
 )
 engine = create_engine(

@@ -21,7 +21,10 @@ log = logging.getLogger(__name__)
 
 
 class JobQueue:
-    def __init__(self, broker_url: str, *, visibility_timeout: int) -> None:
+    def __init__(
+        self, broker_url: str, *, visibility_timeout: int, queues: list[str] | None = None
+    ) -> None:
+        self.queues = queues or [answer_jobs.QUEUE]  # every provider's (`kit.providers`)
         self.celery = Celery("chat", broker=broker_url)
         self.celery.conf.update(
             broker_transport_options={"visibility_timeout": visibility_timeout},
@@ -30,7 +33,7 @@ class JobQueue:
             task_serializer="json",
         )
 
-    def _send(self, kwargs: dict[str, Any]) -> None:
+    def _send(self, queue: str, kwargs: dict[str, Any]) -> None:
         self.celery.send_task(
             answer_jobs.TASK,
             kwargs=kwargs,
@@ -38,7 +41,7 @@ class JobQueue:
             # repr of the whole prompt on every send)
             argsrepr="()",
             kwargsrepr=f"{{'message_id': '{kwargs['message_id']}'}}",
-            queue=answer_jobs.QUEUE,
+            queue=queue,
             headers=enqueue_headers(),
             retry=True,
             retry_policy={
@@ -50,7 +53,7 @@ class JobQueue:
         )
 
     async def enqueue_answer(self, job: answer_jobs.Job) -> None:
-        await asyncio.to_thread(self._send, job.kwargs(request_id_var.get()))
+        await asyncio.to_thread(self._send, job.queue, job.kwargs(request_id_var.get()))
 
     async def warm_up(self) -> None:
         """Do the one-time set-up of sending (Celery's lazy imports, the producer pool, the
@@ -66,7 +69,8 @@ class JobQueue:
         self.celery.backend  # noqa: B018
         self.celery.events.Dispatcher  # noqa: B018
         with self.celery.producer_or_acquire() as producer:
-            producer.maybe_declare(self.celery.amqp.queues[answer_jobs.QUEUE])
+            for queue in self.queues:
+                producer.maybe_declare(self.celery.amqp.queues[queue])
 
     def ping(self) -> None:
         with self.celery.connection_for_write() as conn:
