@@ -80,8 +80,12 @@ def test_prometheus_scrapes_every_process_by_compose_service_name_and_port() -> 
     scraped: dict[str, tuple[str, int]] = {}
     for job in config["scrape_configs"]:
         for sd in job.get("dns_sd_configs", []):
-            [name] = sd["names"]
+            name, *pools = sd["names"]
             scraped[job["job_name"]] = (name, sd["port"])
+            for pool in pools:  # the llm-worker job finds every pool's replicas
+                assert (job["job_name"], pool) == ("llm-worker", "llm-worker-local")
+                pool_env = services[pool]["environment"]
+                assert int(pool_env["LLM_WORKER_METRICS_PORT"]) == sd["port"]
     assert set(scraped) == PARLEY_PROCESSES
     metrics_port_env = {
         "gateway": "PARLEY_GATEWAY_METRICS_PORT",
@@ -160,7 +164,9 @@ def test_dashboard_shows_what_the_issue_asks_for() -> None:
         "parley_llm_tokens_total",
         "parley_llm_queue_depth",
         "parley_llm_queue_oldest_age_seconds",
-        "sum by (instance) (parley_llm_inflight)",
+        "sum by (provider) (parley_llm_inflight)",  # each provider's pool
+        "sum by (provider, model, le) (rate(parley_llm_time_to_first_token_seconds_bucket",
+        "sum by (provider, reason) (rate(parley_llm_retries_total",
         "parley_emails_total",
         "parley_webhook_deliveries_total",
     ):
@@ -241,7 +247,8 @@ def test_kustomization_lists_the_manifests() -> None:
 def test_kubernetes_runs_every_process_with_probes_and_an_hpa_on_queue_depth() -> None:
     resources = k8s_resources()
     deployments = {d["metadata"]["name"]: d for _, d in resources if d["kind"] == "Deployment"}
-    assert set(deployments) == PARLEY_PROCESSES
+    pools = {"llm-worker": "llm", "llm-worker-local": "llm.local"}  # one per provider queue
+    assert set(deployments) == PARLEY_PROCESSES | set(pools)
     for name, deployment in deployments.items():
         [container] = deployment["spec"]["template"]["spec"]["containers"]
         assert container["readinessProbe"]["httpGet"]["path"] == "/readyz", name
@@ -252,15 +259,25 @@ def test_kubernetes_runs_every_process_with_probes_and_an_hpa_on_queue_depth() -
     services = {s["metadata"]["name"] for _, s in resources if s["kind"] == "Service"}
     assert {"gateway", "auth", "chat"} <= services
 
-    [hpa] = [r for _, r in resources if r["kind"] == "HorizontalPodAutoscaler"]
-    assert hpa["spec"]["scaleTargetRef"]["name"] == "llm-worker"
-    external = [m["external"] for m in hpa["spec"]["metrics"] if m["type"] == "External"]
-    assert external[0]["metric"] == {
-        "name": "parley_llm_queue_depth",
-        "selector": {"matchLabels": {"queue": "llm"}},
+    hpas = {
+        r["spec"]["scaleTargetRef"]["name"]: r
+        for _, r in resources
+        if r["kind"] == "HorizontalPodAutoscaler"
     }
-    pods = [m["pods"] for m in hpa["spec"]["metrics"] if m["type"] == "Pods"]
-    assert pods[0]["metric"]["name"] == "parley_llm_inflight"
+    assert set(hpas) == set(pools)
+    for pool, queue in pools.items():  # each pool scales on its own queue
+        hpa = hpas[pool]
+        external = [m["external"] for m in hpa["spec"]["metrics"] if m["type"] == "External"]
+        assert external[0]["metric"] == {
+            "name": "parley_llm_queue_depth",
+            "selector": {"matchLabels": {"queue": queue}},
+        }
+        pods = [m["pods"] for m in hpa["spec"]["metrics"] if m["type"] == "Pods"]
+        assert pods[0]["metric"]["name"] == "parley_llm_inflight"
+        [container] = deployments[pool]["spec"]["template"]["spec"]["containers"]
+        env = {e["name"]: e["value"] for e in container["env"]}
+        assert env["LLM_WORKER_QUEUES"] == queue
+        assert "-Q" not in container["command"]  # the queues come from LLM_WORKER_QUEUES
     adapter = load(K8S / "prometheus-adapter.yaml")
     assert "parley_llm_queue_depth" in adapter["data"]["config.yaml"]
     assert "parley_llm_inflight" in adapter["data"]["config.yaml"]
