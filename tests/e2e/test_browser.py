@@ -381,6 +381,60 @@ def test_profile_and_settings(watched: tuple[Page, Watch], browser_stack: Stack)
     watch.assert_clean(page, SIGNED_OUT_LOAD)
 
 
+def test_agents_page_and_addressing_an_agent_from_the_keyboard(
+    watched: tuple[Page, Watch], browser_stack: Stack, model_server: tuple[ModelServer, str]
+) -> None:
+    """Make an agent on the Agents page, chat with it, then address another with `@`."""
+    page, watch = watched
+    _, model_url = model_server
+    httpx.post(f"{model_url}/_control", json={"reply": "In verse I answer."}).raise_for_status()
+    account = new_account("agents")
+    register_by_api(browser_stack, account)
+    sign_in(page, account)
+
+    page.get_by_test_id("nav-agents").click()
+    expect(page).to_have_url(re.compile(r"/agents$"))
+    expect(page.get_by_test_id("agent-item")).to_have_count(1)  # the built-in assistant
+    page.get_by_test_id("agent-new").click()
+    page.get_by_test_id("agent-name").fill("Poet")
+    page.get_by_test_id("agent-handle").fill("Poet!")  # refused by the server, on the field
+    page.get_by_test_id("agent-instructions").fill("Answer in rhyming couplets.")
+    page.get_by_test_id("agent-save").click()
+    expect(page.get_by_test_id("agent-handle-error")).to_be_visible()
+    page.get_by_test_id("agent-handle").fill("poet")
+    page.get_by_test_id("agent-save").click()
+    expect(page.get_by_test_id("agent-form")).to_have_count(0)
+    expect(page.get_by_test_id("agent-item")).to_have_count(2)
+    page.get_by_test_id("agent-search").fill("@po")
+    expect(page.get_by_test_id("agent-item")).to_have_count(1)
+    shot(page, "agents")
+    page.get_by_test_id("agent-item").get_by_test_id("agent-chat").click()
+
+    expect(page.get_by_test_id("welcome-title")).to_have_text("Chatting with Poet")
+    send(page, "write about the sea")
+    expect(last_message(page)).to_have_attribute("data-status", "completed")
+    expect(last_message(page).get_by_test_id("answer-author")).to_have_text("Poet")
+    asked = httpx.get(f"{model_url}/_control/requests").json()[-1]
+    assert asked["messages"][0] == {"role": "system", "content": "Answer in rhyming couplets."}
+
+    # `@` opens the list; the keyboard picks, Enter completes the handle, Enter again sends
+    composer = page.get_by_test_id("composer-input")
+    composer.press_sequentially("@as")
+    expect(page.get_by_test_id("mention-option")).to_have_text(["Assistant @assistant"])
+    composer.press("Enter")
+    expect(composer).to_have_value("@assistant ")
+    composer.press_sequentially("explain it")
+    composer.press("Enter")
+    expect(page.get_by_test_id("message-item")).to_have_count(2)
+    expect(last_message(page)).to_have_attribute("data-status", "completed")
+    expect(last_message(page).get_by_test_id("answer-author")).to_have_text("Assistant")
+    asked = httpx.get(f"{model_url}/_control/requests").json()[-1]
+    assert asked["messages"][-1] == {"role": "user", "content": "explain it"}
+    assert asked["messages"][-2]["name"] == "poet"  # the poet's answer, named as the poet's
+    shot(page, "agents-chat")
+    watch.assert_clean(page, SIGNED_OUT_LOAD, (422, "agents"))
+
+
 def test_mobile_viewport_has_a_drawer(
     new_context: Any, browser_stack: Stack, model: ModelServer
 ) -> None:

@@ -80,6 +80,7 @@ PREFIXES: tuple[Route, ...] = (
     Route("/api/dialogs", CHAT, prefix=True),
     Route("/api/messages/", CHAT, prefix=True),
     Route("/api/models", CHAT, prefix=True),
+    Route("/api/agents", CHAT, prefix=True),
     Route("/api/webhooks", CHAT, prefix=True),
 )
 

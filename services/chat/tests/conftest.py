@@ -48,7 +48,9 @@ async def chat_client(chat_settings: Settings) -> AsyncIterator[httpx.AsyncClien
             yield client
 
 
-def auth_headers(user_id: uuid.UUID | None = None, *, confirmed: bool = True) -> dict[str, str]:
+def auth_headers(
+    user_id: uuid.UUID | None = None, *, confirmed: bool = True, staff: bool = False
+) -> dict[str, str]:
     token = kjwt.sign_access_token(
         SIGNING_KEY,
         issuer="parley",
@@ -56,7 +58,7 @@ def auth_headers(user_id: uuid.UUID | None = None, *, confirmed: bool = True) ->
         user_id=user_id or uuid.uuid4(),
         session_id=uuid.uuid4(),
         email_confirmed=confirmed,
-        staff=False,
+        staff=staff,
         lifetime=timedelta(minutes=5),
     )
     return {"Authorization": f"Bearer {token}"}
@@ -64,8 +66,9 @@ def auth_headers(user_id: uuid.UUID | None = None, *, confirmed: bool = True) ->
 
 @pytest.fixture
 def user() -> Callable[..., dict[str, str]]:
-    """Headers for a fresh user: `user()` confirmed, `user(confirmed=False)` not."""
-    return lambda confirmed=True: auth_headers(confirmed=confirmed)
+    """Headers for a fresh user: `user()` confirmed, `user(confirmed=False)` not, `user(staff=True)`
+    a staff member."""
+    return lambda confirmed=True, staff=False: auth_headers(confirmed=confirmed, staff=staff)
 
 
 @pytest.fixture

@@ -52,6 +52,7 @@ def test_a_newer_generation_than_the_mark_is_generated(redis_server: RedisServer
             generation=2,
             model="parley-demo",
             messages=[{"role": "user", "content": "again"}],
+            temperature=0.3,  # an agent's
         )
         status, unsent = generate(
             job,
@@ -60,7 +61,8 @@ def test_a_newer_generation_than_the_mark_is_generated(redis_server: RedisServer
             redis=redis,
             inflight=InFlight(redis),
         )
-        assert len(model.requests) == 1
+        [asked] = model.requests
+        assert (asked["model"], asked["temperature"]) == ("parley-demo", 0.3)
         # chat could not be told: the answer is kept for the task's retry, not generated again
         assert status == "callback_failed"
         assert unsent is not None

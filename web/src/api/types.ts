@@ -33,6 +33,9 @@ export interface Dialog {
   user_id: string;
   name: string | null;
   model: string | null;
+  /** Who answers a message that names nobody (the assistant's id by default). */
+  agent_id?: string;
+  instructions?: string;
   created_at: string;
   updated_at: string;
   /** In the response to `POST /api/dialogs` when a first message was given (chat sends `message`). */
@@ -48,6 +51,34 @@ export interface AnswerError {
   retryable: boolean;
 }
 
+/** Who answers a message (the built-in assistant unless another agent was addressed). */
+export interface AgentRef {
+  id: string;
+  handle: string;
+  name: string;
+  avatar_url: string | null;
+}
+
+export interface Agent extends AgentRef {
+  description: string;
+  model: string | null;
+  instructions: string;
+  temperature: number | null;
+  scope: "system" | "personal" | "workspace";
+  created_by: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface AgentInput {
+  handle: string;
+  name: string;
+  description: string;
+  model: string | null;
+  instructions: string;
+  temperature: number | null;
+}
+
 export interface Message {
   id: string;
   dialog_id: string;
@@ -55,6 +86,7 @@ export interface Message {
   answer_text: string | null;
   status: MessageStatus;
   model: string | null;
+  agent?: AgentRef;
   error: AnswerError | null;
   usage: Record<string, number> | null;
   created_at: string;
@@ -64,6 +96,8 @@ export interface Message {
 export interface Model {
   id: string;
   name: string;
+  provider?: string;
+  context_tokens?: number;
   default: boolean;
 }
 

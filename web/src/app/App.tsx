@@ -21,6 +21,7 @@ import { applyTheme } from "./preferences";
 // Visited less often than the chats: their code loads when first opened.
 const ProfilePage = lazy(() => import("../features/profile/ProfilePage"));
 const SettingsPage = lazy(() => import("../features/settings/SettingsPage"));
+const AgentsPage = lazy(() => import("../features/agents/AgentsPage"));
 
 function useTheme() {
   const theme = useAppSelector(selectTheme);
@@ -67,6 +68,7 @@ export function AppRoutes() {
             <Route path="/chats/:id" element={<ChatPage />} />
             <Route path="/profile" element={<ProfilePage />} />
             <Route path="/settings" element={<SettingsPage />} />
+            <Route path="/agents" element={<AgentsPage />} />
           </Route>
         </Route>
         <Route path="/" element={<Navigate to="/chats" replace />} />

@@ -33,6 +33,7 @@ class Job(BaseModel):
     model: str  # the provider's own name for the model
     messages: list[dict[str, Any]]  # OpenAI chat messages, system prompt first
     provider: str = ""  # the provider's name; "" (jobs from before providers): the first one
+    temperature: float | None = None  # the agent's; None: the provider's default
     queue: str = Field(QUEUE, exclude=True)  # where chat sends it (not part of the task)
 
     def kwargs(self, request_id: str | None) -> dict[str, Any]:

@@ -12,6 +12,7 @@ import httpx
 from fastapi import FastAPI
 
 from chat_service import account_events
+from chat_service.agents import endpoints as agents
 from chat_service.catalog import endpoints as catalog
 from chat_service.catalog.service import ModelCatalog
 from chat_service.config import Settings, settings
@@ -105,6 +106,7 @@ def build_app(config: Settings = settings, *, jwks_source: JWKSSource | None = N
     app.include_router(sse.router)
     app.include_router(messages.internal)
     app.include_router(catalog.router)
+    app.include_router(agents.router)
     app.include_router(webhook_endpoints.router)
     return app
 

@@ -35,6 +35,35 @@ class MessageStatus(StrEnum):
         return self in (MessageStatus.completed, MessageStatus.failed, MessageStatus.cancelled)
 
 
+class Agent(SQLModel, table=True):
+    """A named participant that answers (docs/DESIGN.md §9): its model and instructions.
+
+    The built-in `assistant` is not stored (`agents.service.ASSISTANT`): it follows the settings.
+    `owner` keeps handles unique where they are resolved: `system`, `user:{id}`, `ws:{id}`.
+    """
+
+    __tablename__ = "agent"
+    __table_args__ = (UniqueConstraint("owner", "handle"),)
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    handle: str = Field(max_length=32)
+    name: str = Field(max_length=64)
+    description: str = Field(default="", sa_column=Column(Text, nullable=False))
+    model: str | None = Field(default=None, max_length=100)  # None: the default model
+    instructions: str = Field(default="", sa_column=Column(Text, nullable=False))
+    temperature: float | None = None
+    scope: str = Field(max_length=16)  # system | personal | workspace
+    workspace_id: uuid.UUID | None = Field(default=None, sa_column=Column(Uuid))
+    owner: str = Field(max_length=64)
+    created_by: uuid.UUID | None = Field(default=None, sa_column=Column(Uuid, index=True))
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
+    )
+    updated_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
+    )
+
+
 class Dialog(SQLModel, table=True):
     __tablename__ = "dialog"
     __table_args__ = (Index("ix_dialog_user_updated", "user_id", "updated_at"),)
@@ -43,7 +72,10 @@ class Dialog(SQLModel, table=True):
     user_id: uuid.UUID = Field(sa_column=Column(Uuid, nullable=False))
     name: str = Field(max_length=200)
     model: str = Field(max_length=100)
-    system_prompt: str = Field(sa_column=Column(Text, nullable=False))
+    # the dialog's own instructions, sent after its agent's
+    instructions: str = Field(default="", sa_column=Column(Text, nullable=False))
+    # who answers a message that names nobody; None (or a deleted agent): the assistant
+    agent_id: uuid.UUID | None = Field(default=None, sa_column=Column(Uuid))
     created_at: datetime = Field(
         default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
     )
@@ -74,6 +106,9 @@ class Message(SQLModel, table=True):
     answer_text: str = Field(default="", sa_column=Column(Text, nullable=False))
     status: str = Field(default=MessageStatus.queued, max_length=16)
     model: str = Field(max_length=100)
+    # who answers, as they were named when it was posted ({id, handle, name, avatar_url});
+    # None: the assistant
+    agent: dict[str, object] | None = Field(default=None, sa_column=Column(JSON))
     error: dict[str, object] | None = Field(default=None, sa_column=Column(JSON))
     usage: dict[str, int] | None = Field(default=None, sa_column=Column(JSON))
     # which generation of the answer is current; a regenerate or retry bumps it, and a

@@ -145,14 +145,17 @@ def stream_once(
         # parsing as `chat.completions.create`, without walking every message of the context
         # through type annotations (a quarter of the worker's CPU), and with each chunk as the
         # plain JSON object it is rather than a model object (most of the cost of a token).
+        body: dict[str, Any] = {
+            "model": job.model,
+            "messages": job.messages,
+            "stream": True,
+            "stream_options": {"include_usage": True},
+        }
+        if job.temperature is not None:  # the agent's; else the provider's default
+            body["temperature"] = job.temperature
         stream = client.post(
             "/chat/completions",
-            body={
-                "model": job.model,
-                "messages": job.messages,
-                "stream": True,
-                "stream_options": {"include_usage": True},
-            },
+            body=body,
             cast_to=object,
             stream=True,
             stream_cls=ProviderStream,

@@ -43,6 +43,7 @@ def generate_answer(
     model: str,
     messages: list[dict[str, Any]],
     provider: str = "",
+    temperature: float | None = None,
     request_id: str | None = None,
     outcome: dict[str, Any] | None = None,
 ) -> str:
@@ -65,6 +66,7 @@ def generate_answer(
                     model=model,
                     messages=messages,
                     provider=provider or clients.providers().first.name,
+                    temperature=temperature,
                 )
                 try:
                     llm = clients.llm(job.provider)

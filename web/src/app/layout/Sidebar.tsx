@@ -66,6 +66,11 @@ export function Sidebar({ drawer, open }: { drawer: boolean; open: boolean }) {
           </div>
           <ul className="sidebar__links">
             <li>
+              <NavLink to="/agents" className="sidebar__link" data-testid="nav-agents">
+                <Icon name="agents" /> {t.nav.agents}
+              </NavLink>
+            </li>
+            <li>
               <NavLink to="/profile" className="sidebar__link" data-testid="nav-profile">
                 <Icon name="user" /> {t.nav.profile}
               </NavLink>

@@ -1,5 +1,5 @@
 import { useCallback, useState } from "react";
-import { Link, useNavigate, useParams } from "react-router";
+import { Link, useNavigate, useParams, useSearchParams } from "react-router";
 import { isApiError } from "../../api/errors";
 import { isActive, type Message } from "../../api/types";
 import { useAppDispatch, useAppSelector } from "../../app/hooks";
@@ -9,7 +9,9 @@ import { Alert } from "../../components/Alert";
 import { PageHeader } from "../../components/PageHeader";
 import { Spinner } from "../../components/Spinner";
 import { useDocumentTitle } from "../../components/useDocumentTitle";
-import { useCreateDialogMutation, useGetDialogQuery, useSendMessageMutation } from "./chatApi";
+import { AgentPicker } from "../agents/AgentPicker";
+import { useGetAgentsQuery } from "../agents/agentsApi";
+import { useCreateDialogMutation, useGetDialogQuery, useSendMessageMutation, useSetDialogAgentMutation } from "./chatApi";
 import { Composer } from "./Composer";
 import { MessageList } from "./MessageList";
 import { ModelPicker, useEffectiveModel } from "./ModelPicker";
@@ -27,35 +29,43 @@ export function ChatPage() {
 function NewChat() {
   useDocumentTitle(t.dialogs.untitled);
   const navigate = useNavigate();
+  const [params] = useSearchParams();
   const { chosen } = useEffectiveModel();
+  const { data: agents = [] } = useGetAgentsQuery();
   const [createDialog] = useCreateDialogMutation();
   const [draft, setDraft] = useState("");
+  // an agent chosen on the Agents page (`/chats?agent=…`) or here answers the new chat
+  const [agentId, setAgentId] = useState<string | null>(params.get("agent"));
+  const agent = agents.find((a) => a.id === agentId);
   const send = useCallback(
     async (text: string) => {
-      const result = await createDialog({ message_text: text, model: chosen ?? undefined });
+      const result = await createDialog({ message_text: text, model: chosen ?? undefined, agent_id: agentId ?? undefined });
       if ("data" in result && result.data) {
         setDraft("");
         void navigate(`/chats/${result.data.id}`);
       }
       return result;
     },
-    [createDialog, chosen, navigate],
+    [createDialog, chosen, navigate, agentId],
   );
   const { sending, failure, submit, retry, dismiss } = useSend(send);
 
   return (
     <section className="chat" aria-labelledby="chat-title">
       <PageHeader title={<span id="chat-title">{t.dialogs.untitled}</span>}>
+        <AgentPicker value={agentId} onChange={setAgentId} />
         <ModelPicker />
       </PageHeader>
       <ConfirmEmailBanner quotaReached={failure?.quotaReached ?? false} />
       <div className="chat__welcome">
-        <h2 className="chat__welcome-title">{t.chat.welcomeTitle}</h2>
-        <p>{t.chat.welcomeBody}</p>
+        <h2 className="chat__welcome-title" data-testid="welcome-title">
+          {agent && agent.handle !== "assistant" ? t.agents.chattingWith(agent.name) : t.chat.welcomeTitle}
+        </h2>
+        <p>{agent && agent.handle !== "assistant" && agent.description ? agent.description : t.chat.welcomeBody}</p>
       </div>
       <div className="chat__bottom">
         {failure && <SendError failure={failure} onRetry={() => void retry()} onDismiss={dismiss} />}
-        <Composer value={draft} onValueChange={setDraft} onSend={submit} sending={sending} autoFocus />
+        <Composer value={draft} onValueChange={setDraft} onSend={submit} sending={sending} agents={agents} autoFocus />
       </div>
     </section>
   );
@@ -65,6 +75,8 @@ function Conversation({ dialogId }: { dialogId: string }) {
   const dispatch = useAppDispatch();
   const dialog = useGetDialogQuery(dialogId);
   const { chosen } = useEffectiveModel();
+  const { data: agents = [] } = useGetAgentsQuery();
+  const [setDialogAgent] = useSetDialogAgentMutation();
   const [sendMessage] = useSendMessageMutation();
   const [draft, setDraft] = useState("");
   const [last, setLast] = useState<Message | null>(null);
@@ -103,6 +115,10 @@ function Conversation({ dialogId }: { dialogId: string }) {
   return (
     <section className="chat" aria-labelledby="chat-title">
       <PageHeader title={dialog.isLoading ? <Spinner inline /> : <span id="chat-title">{name}</span>} testId="dialog-title">
+        <AgentPicker
+          value={dialog.data?.agent_id ?? null}
+          onChange={(agentId) => void setDialogAgent({ id: dialogId, agent_id: agentId })}
+        />
         <ModelPicker />
       </PageHeader>
       <ConfirmEmailBanner quotaReached={failure?.quotaReached ?? false} />
@@ -117,6 +133,7 @@ function Conversation({ dialogId }: { dialogId: string }) {
           generating={generating}
           stopping={lastLive?.phase === "stopping"}
           onStop={last ? () => void dispatch(stopMessage(last)) : undefined}
+          agents={agents}
           autoFocus
         />
       </div>

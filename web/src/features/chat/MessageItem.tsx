@@ -53,7 +53,9 @@ export const MessageItem = memo(function MessageItem({ message, isLast, onStop, 
 
       <div className="turn turn--assistant" aria-busy={active}>
         <div className="turn__meta">
-          <span className="turn__author">{t.chat.assistant}</span>
+          <span className="turn__author" data-testid="answer-author">
+            {message.agent?.name ?? t.chat.assistant}
+          </span>
           {message.model && (
             <span className="turn__model" title={t.chat.modelUsed(message.model)}>
               {isDemoModel(message.model) ? <DemoBadge /> : message.model}

@@ -32,6 +32,26 @@ export function useEffectiveModel(): { models: Model[]; model: string | null; ch
   return { models, model: offered ? chosen : fallback, chosen: offered ? chosen : null };
 }
 
+function ModelOption({ model }: { model: Model }) {
+  return (
+    <option value={model.id}>
+      {modelLabel(model)}
+      {model.default ? ` (${t.models.defaultSuffix})` : ""}
+    </option>
+  );
+}
+
+/** The models under their providers, in the server's order; one provider needs no headings. */
+export function groupByProvider(models: Model[]): [string | null, Model[]][] {
+  const groups = new Map<string, Model[]>();
+  for (const m of models) {
+    const provider = m.provider ?? "";
+    groups.set(provider, [...(groups.get(provider) ?? []), m]);
+  }
+  if (groups.size <= 1) return [[null, models]];
+  return [...groups.entries()];
+}
+
 export function ModelPicker() {
   const id = useId();
   const dispatch = useAppDispatch();
@@ -54,12 +74,17 @@ export function ModelPicker() {
         title={isDemoModel(model) ? t.models.demoLong : undefined}
         onChange={(event) => dispatch(modelChosen(event.target.value || null))}
       >
-        {models.map((m) => (
-          <option key={m.id} value={m.id}>
-            {modelLabel(m)}
-            {m.default ? ` (${t.models.defaultSuffix})` : ""}
-          </option>
-        ))}
+        {groupByProvider(models).map(([provider, group]) =>
+          provider === null ? (
+            group.map((m) => <ModelOption key={m.id} model={m} />)
+          ) : (
+            <optgroup key={provider} label={provider}>
+              {group.map((m) => (
+                <ModelOption key={m.id} model={m} />
+              ))}
+            </optgroup>
+          ),
+        )}
       </select>
       {isDemoModel(model) && <DemoBadge />}
     </div>

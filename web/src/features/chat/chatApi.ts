@@ -9,6 +9,7 @@ export interface NewDialog {
   message_text: string;
   model?: string | undefined;
   name?: string | undefined;
+  agent_id?: string | undefined;
 }
 
 export interface NewMessage {
@@ -160,6 +161,14 @@ export const chatApi = api.injectEndpoints({
       },
     }),
 
+    setDialogAgent: build.mutation<Dialog, { id: string; agent_id: string }>({
+      query: ({ id, agent_id }) => ({ url: `dialogs/${encodeURIComponent(id)}`, method: "PATCH", body: { agent_id } }),
+      async onQueryStarted({ id }, { dispatch, queryFulfilled }) {
+        const { data } = await queryFulfilled.catch(() => ({ data: null }));
+        if (data) void dispatch(chatApi.util.upsertQueryData("getDialog", id, data));
+      },
+    }),
+
     deleteDialog: build.mutation<null, string>({
       query: (id) => ({ url: `dialogs/${encodeURIComponent(id)}`, method: "DELETE" }),
       invalidatesTags: [{ type: "Dialog", id: "SEARCH" }],
@@ -234,6 +243,7 @@ export const {
   useGetDialogQuery,
   useCreateDialogMutation,
   useRenameDialogMutation,
+  useSetDialogAgentMutation,
   useDeleteDialogMutation,
   useGetMessagesInfiniteQuery,
   useSendMessageMutation,

@@ -72,13 +72,21 @@ async def get_dialog(dialog: OwnedDialog) -> DialogPublic:
 
 @router.patch("/{dialog_id}", response_model=DialogPublic, responses=NOT_FOUND)
 async def update_dialog(
-    dialog: OwnedDialog, data: DialogUpdate, runtime: RuntimeDep, session: SessionDep
+    dialog: OwnedDialog,
+    data: DialogUpdate,
+    caller: Caller,
+    runtime: RuntimeDep,
+    session: SessionDep,
 ) -> DialogPublic:
-    """Rename a dialog or change its model."""
+    """Rename a dialog, change its model, its default agent or its instructions."""
     if data.name is not None:
         dialog.name = data.name
     if (model := await runtime.catalog.check(data.model)) is not None:
         dialog.model = model.id
+    if data.agent_id is not None:
+        dialog.agent_id = await service.default_agent(runtime, session, caller, data.agent_id)
+    if data.instructions is not None:
+        dialog.instructions = data.instructions
     dialog.updated_at = utcnow()
     session.add(dialog)
     return DialogPublic.of(dialog)

@@ -6,6 +6,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, Field
 
+from chat_service.agents.schemas import ASSISTANT_ID
 from chat_service.messages.schemas import MessagePublic, MessageText, ModelId
 from chat_service.models import Dialog
 from kit.schemas import Input
@@ -13,15 +14,22 @@ from kit.schemas import Input
 DialogName = Annotated[str, Field(min_length=1, max_length=200)]
 
 
+DialogInstructions = Annotated[str, Field(max_length=8000)]
+
+
 class DialogCreate(Input):
     name: DialogName | None = None
     model: ModelId | None = None
+    agent_id: uuid.UUID | None = None  # who answers by default (the assistant when not given)
+    instructions: DialogInstructions = ""  # sent after the agent's
     message_text: MessageText | None = None
 
 
 class DialogUpdate(Input):
     name: DialogName | None = None
     model: ModelId | None = None
+    agent_id: uuid.UUID | None = None
+    instructions: DialogInstructions | None = None
 
 
 class DialogPublic(BaseModel):
@@ -29,12 +37,23 @@ class DialogPublic(BaseModel):
     user_id: uuid.UUID
     name: str
     model: str
+    agent_id: uuid.UUID  # who answers a message that names nobody
+    instructions: str
     created_at: datetime
     updated_at: datetime
 
     @classmethod
     def of(cls, dialog: Dialog) -> DialogPublic:
-        return cls.model_validate(dialog, from_attributes=True)
+        return cls(
+            id=dialog.id,
+            user_id=dialog.user_id,
+            name=dialog.name,
+            model=dialog.model,
+            agent_id=dialog.agent_id or ASSISTANT_ID,
+            instructions=dialog.instructions,
+            created_at=dialog.created_at,
+            updated_at=dialog.updated_at,
+        )
 
 
 class DialogCreated(DialogPublic):

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import uuid
+
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from chat_service.agents import service as agents
+from chat_service.agents.schemas import ASSISTANT_ID
 from chat_service.dialogs.schemas import DialogCreate
 from chat_service.messages import posting
 from chat_service.models import Dialog, Message
 from chat_service.runtime import Runtime
-from kit.errors import NotFound
+from kit.errors import FieldErrors, NotFound
 from kit.jwt import AccessClaims
 
 TITLE_CHARS = 60
@@ -30,6 +34,18 @@ def title_from(text: str) -> str:
     return cut + "…"
 
 
+async def default_agent(
+    runtime: Runtime, session: AsyncSession, caller: AccessClaims, agent_id: uuid.UUID | None
+) -> uuid.UUID | None:
+    """A dialog's default agent as stored (None: the assistant); 422 on `agent_id` for an
+    agent the caller may not use."""
+    if agent_id is None or agent_id == ASSISTANT_ID:
+        return None
+    if await agents.get_usable(runtime, session, caller, agent_id) is None:
+        raise FieldErrors({"agent_id": ["No agent you may use has this id."]})
+    return agent_id
+
+
 async def create_dialog(
     runtime: Runtime, session: AsyncSession, caller: AccessClaims, data: DialogCreate
 ) -> tuple[Dialog, Message | None]:
@@ -39,7 +55,8 @@ async def create_dialog(
         user_id=caller.user_id,
         name=name,
         model=chosen.id if chosen else runtime.settings.default_model,
-        system_prompt=runtime.settings.system_prompt,
+        instructions=data.instructions,
+        agent_id=await default_agent(runtime, session, caller, data.agent_id),
     )
     if data.message_text is None:
         session.add(dialog)

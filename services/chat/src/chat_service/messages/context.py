@@ -1,4 +1,4 @@
-"""The context sent to the model: system prompt, the last exchanges within a token budget, the
+"""The context sent to the model: instructions, the last exchanges within a token budget, the
 new message. Tokens are estimated locally (about four characters a token, plus a few per
 message), so building a context never needs the network."""
 
@@ -14,10 +14,14 @@ def estimate_tokens(text: str) -> int:
 
 
 def build(
-    system_prompt: str, history: list[Exchange], text: str, budget: int
+    instructions: list[str], history: list[Exchange], text: str, budget: int, handle: str
 ) -> list[dict[str, str]]:
-    """`history` is oldest first; the newest exchanges that fit the budget are kept."""
-    used = estimate_tokens(system_prompt) + estimate_tokens(text)
+    """The system messages (the agent's instructions, then the dialog's; empty ones left out),
+    the newest exchanges of `history` (oldest first) that fit the budget, the new text. An
+    answer by another agent than `handle` carries that agent's handle as its `name`, so the
+    model can tell who said what."""
+    system = [{"role": "system", "content": i} for i in instructions if i.strip()]
+    used = sum(estimate_tokens(m["content"]) for m in system) + estimate_tokens(text)
     kept: list[Exchange] = []
     for exchange in reversed(history):
         cost = estimate_tokens(exchange.message_text) + estimate_tokens(exchange.answer_text)
@@ -25,9 +29,12 @@ def build(
             break
         used += cost
         kept.append(exchange)
-    context = [{"role": "system", "content": system_prompt}]
+    context = list(system)
     for exchange in reversed(kept):
         context.append({"role": "user", "content": exchange.message_text})
-        context.append({"role": "assistant", "content": exchange.answer_text})
+        answer = {"role": "assistant", "content": exchange.answer_text}
+        if exchange.handle != handle:
+            answer["name"] = exchange.handle
+        context.append(answer)
     context.append({"role": "user", "content": text})
     return context

@@ -71,6 +71,7 @@ async def post_message(
         data.message_text,
         model.id if model else None,
         idempotency_key,
+        data.agent_id,
     )
     return MessagePublic.of(message)
 

@@ -26,6 +26,7 @@ import uuid
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from chat_service.agents import service as agents
 from chat_service.messages import context as prompt
 from chat_service.messages import repository as repo
 from chat_service.messages.answering import stream as answer_stream
@@ -48,8 +49,15 @@ async def job_for(runtime: Runtime, session: AsyncSession, dialog: Dialog, messa
         session, dialog.id, runtime.settings.context_messages, before=message
     )
     model = await runtime.catalog.route(message.model)
+    agent = await agents.answering(runtime, session, message.agent)
     budget = model.context_tokens - runtime.settings.answer_reserve_tokens
-    messages = prompt.build(dialog.system_prompt, history, message.message_text, budget)
+    messages = prompt.build(
+        [agent.instructions, dialog.instructions],
+        history,
+        agents.text_for_model(message.message_text, message.agent),
+        budget,
+        agent.handle,
+    )
     return Job(
         message_id=message.id,
         generation=message.generation,
@@ -57,6 +65,7 @@ async def job_for(runtime: Runtime, session: AsyncSession, dialog: Dialog, messa
         provider=model.provider,
         queue=model.queue,
         messages=messages,
+        temperature=agent.temperature,
     )
 
 

@@ -6,10 +6,14 @@ The job is queued after the request's reads and before its first write (see
 
 from __future__ import annotations
 
+import uuid
+
 from redis.exceptions import RedisError
 from sqlalchemy.exc import IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from chat_service.agents import service as agents
+from chat_service.agents.schemas import ASSISTANT_ID
 from chat_service.messages import generation
 from chat_service.messages import repository as repo
 from chat_service.messages.errors import EmailNotConfirmed
@@ -36,6 +40,7 @@ async def post_message(
     text: str,
     model: str | None,
     idempotency_key: str | None = None,
+    agent_id: uuid.UUID | None = None,
 ) -> Message:
     if idempotency_key is not None:
         earlier = await repo.idempotent_message(session, caller.user_id, idempotency_key)
@@ -48,8 +53,14 @@ async def post_message(
         and not await confirmed_since_signed(runtime, caller)
     ):
         raise EmailNotConfirmed(f"Confirm your email address to send more than {quota} messages.")
+    agent = await agents.addressed(runtime, session, caller, dialog.agent_id, text, agent_id)
     message = Message(
-        dialog_id=dialog.id, user_id=caller.user_id, message_text=text, model=model or dialog.model
+        dialog_id=dialog.id,
+        user_id=caller.user_id,
+        message_text=text,
+        # a model asked for with the message, else the agent's, else the dialog's
+        model=model or agent.model or dialog.model,
+        agent=None if agent.id == ASSISTANT_ID else agents.ref(agent),
     )
     await generation.enqueue(runtime, await generation.job_for(runtime, session, dialog, message))
     session.add(message)

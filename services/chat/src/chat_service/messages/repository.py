@@ -20,6 +20,7 @@ async def owned_message(
 class Exchange(NamedTuple):
     message_text: str
     answer_text: str
+    handle: str  # of the agent that answered
 
 
 async def recent_exchanges(
@@ -30,7 +31,7 @@ async def recent_exchanges(
     Only the two texts are read: loading whole ORM rows for a long dialog's context cost a
     quarter of posting a message.
     """
-    query = select(col(Message.message_text), col(Message.answer_text)).where(
+    query = select(col(Message.message_text), col(Message.answer_text), col(Message.agent)).where(
         Message.dialog_id == dialog_id, Message.status == MessageStatus.completed
     )
     if before is not None:
@@ -43,7 +44,10 @@ async def recent_exchanges(
     rows = await session.exec(
         query.order_by(col(Message.created_at).desc(), col(Message.id).desc()).limit(limit)
     )
-    return [Exchange(*row) for row in reversed(rows.all())]
+    return [
+        Exchange(text, answer, str(agent["handle"]) if agent else "assistant")
+        for text, answer, agent in reversed(rows.all())
+    ]
 
 
 async def page(

@@ -6,6 +6,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, Field
 
+from chat_service.agents.schemas import ASSISTANT_REF, AgentRef
 from chat_service.models import Message
 from kit.answer_jobs import AnswerError
 from kit.schemas import Input
@@ -27,6 +28,8 @@ ModelId = Annotated[str, Field(min_length=1, max_length=100)]
 class MessageCreate(Input):
     message_text: MessageText
     model: ModelId | None = None
+    # who answers; without it a leading `@handle` chooses, else the dialog's agent
+    agent_id: uuid.UUID | None = None
 
 
 class MessagePublic(BaseModel):
@@ -36,6 +39,7 @@ class MessagePublic(BaseModel):
     answer_text: str
     status: str
     model: str
+    agent: AgentRef  # who answers (the assistant unless another was addressed)
     error: AnswerError | None
     usage: dict[str, int] | None
     created_at: datetime
@@ -43,7 +47,19 @@ class MessagePublic(BaseModel):
 
     @classmethod
     def of(cls, message: Message) -> MessagePublic:
-        return cls.model_validate(message, from_attributes=True)
+        return cls(
+            id=message.id,
+            dialog_id=message.dialog_id,
+            message_text=message.message_text,
+            answer_text=message.answer_text,
+            status=message.status,
+            model=message.model,
+            agent=AgentRef.model_validate(message.agent) if message.agent else ASSISTANT_REF,
+            error=AnswerError.model_validate(message.error) if message.error else None,
+            usage=message.usage,
+            created_at=message.created_at,
+            completed_at=message.completed_at,
+        )
 
 
 class MessagePage(BaseModel):

@@ -1,0 +1,213 @@
+"""Agents (docs/DESIGN.md §9): who may use, make and change which, and who answers a message.
+
+A user may use the system agents (made by staff), the built-in `assistant` among them, and
+their own personal ones. A mention resolves personal → (workspace) → system. Another user's
+personal agent is, to everyone else, a 404.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import UTC, datetime
+
+from sqlalchemy import ColumnElement
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import col, or_, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from chat_service.agents.schemas import (
+    ASSISTANT_ID,
+    AgentCreate,
+    AgentPublic,
+    AgentRef,
+    AgentUpdate,
+)
+from chat_service.models import Agent
+from chat_service.runtime import Runtime
+from kit.db import utcnow
+from kit.errors import Conflict, FieldErrors, Forbidden, NotFound
+from kit.jwt import AccessClaims
+
+MENTION = re.compile(r"^@([a-z][a-z0-9_-]{1,31})(?=\s|$)")
+BUILT_IN_SINCE = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+class AgentNotFound(NotFound):
+    code = "agent_not_found"
+
+    def __init__(self) -> None:
+        super().__init__("No such agent.")
+
+
+def assistant(runtime: Runtime) -> Agent:
+    """The built-in agent: the default model and `PARLEY_SYSTEM_PROMPT`, never stored."""
+    return Agent(
+        id=ASSISTANT_ID,
+        handle="assistant",
+        name="Assistant",
+        description="The built-in assistant.",
+        model=None,
+        instructions=runtime.settings.system_prompt,
+        scope="system",
+        owner="system",
+        created_at=BUILT_IN_SINCE,
+        updated_at=BUILT_IN_SINCE,
+    )
+
+
+def public(agent: Agent) -> AgentPublic:
+    return AgentPublic.model_validate(agent, from_attributes=True)
+
+
+def ref(agent: Agent) -> dict[str, object]:
+    """What a message keeps of the agent that answers it."""
+    return AgentRef.model_validate(agent, from_attributes=True).model_dump(mode="json")
+
+
+def _usable_by(caller: AccessClaims) -> ColumnElement[bool]:
+    return or_(col(Agent.owner) == "system", col(Agent.owner) == f"user:{caller.user_id}")
+
+
+async def usable(runtime: Runtime, session: AsyncSession, caller: AccessClaims) -> list[Agent]:
+    """The agents the caller may use: the assistant first, then by handle."""
+    rows = await session.exec(select(Agent).where(_usable_by(caller)).order_by(col(Agent.handle)))
+    return [assistant(runtime), *rows.all()]
+
+
+async def get_usable(
+    runtime: Runtime, session: AsyncSession, caller: AccessClaims, agent_id: uuid.UUID
+) -> Agent | None:
+    if agent_id == ASSISTANT_ID:
+        return assistant(runtime)
+    agent = await session.get(Agent, agent_id)
+    if agent is None or agent.owner not in ("system", f"user:{caller.user_id}"):
+        return None
+    return agent
+
+
+async def by_handle(
+    runtime: Runtime, session: AsyncSession, caller: AccessClaims, handle: str
+) -> Agent | None:
+    """The agent a `@handle` names for the caller: their own first, then the system's."""
+    found = {
+        a.owner: a
+        for a in await session.exec(
+            select(Agent).where(col(Agent.handle) == handle, _usable_by(caller))
+        )
+    }
+    agent = found.get(f"user:{caller.user_id}") or found.get("system")
+    if agent is None and handle == "assistant":
+        return assistant(runtime)
+    return agent
+
+
+def mention(text: str) -> tuple[str, str] | None:
+    """(handle, the text without it) when `text` starts with `@handle`."""
+    match = MENTION.match(text)
+    if match is None:
+        return None
+    return match.group(1), text[match.end() :].lstrip()
+
+
+async def create(
+    runtime: Runtime, session: AsyncSession, caller: AccessClaims, data: AgentCreate
+) -> Agent:
+    if data.scope == "system" and not caller.staff:
+        raise Forbidden("Only staff may make system agents.", code="staff_only")
+    if data.handle == "assistant":
+        raise FieldErrors({"handle": ["This handle is the built-in assistant's."]})
+    model = await runtime.catalog.check(data.model)
+    agent = Agent(
+        **data.model_dump(exclude={"model", "scope"}),
+        model=model.id if model else None,
+        scope=data.scope,
+        owner="system" if data.scope == "system" else f"user:{caller.user_id}",
+        created_by=caller.user_id,
+    )
+    await _save(session, agent)
+    return agent
+
+
+async def editable(
+    runtime: Runtime, session: AsyncSession, caller: AccessClaims, agent_id: uuid.UUID
+) -> Agent:
+    """An agent the caller may change: their own, or (staff) a system one."""
+    if agent_id == ASSISTANT_ID:
+        raise Conflict("The built-in assistant follows the settings.", code="agent_built_in")
+    agent = await get_usable(runtime, session, caller, agent_id)
+    if agent is None:
+        raise AgentNotFound()
+    if agent.scope == "system" and not caller.staff:
+        raise Forbidden("Only staff may change system agents.", code="staff_only")
+    return agent
+
+
+async def update(runtime: Runtime, session: AsyncSession, agent: Agent, data: AgentUpdate) -> Agent:
+    changes = data.model_dump(exclude_unset=True)
+    if changes.get("handle") == "assistant":
+        raise FieldErrors({"handle": ["This handle is the built-in assistant's."]})
+    if "model" in changes:
+        model = await runtime.catalog.check(changes["model"])
+        changes["model"] = model.id if model else None
+    for name, value in changes.items():
+        if value is not None or name in ("model", "temperature"):
+            setattr(agent, name, value)
+    agent.updated_at = utcnow()
+    await _save(session, agent)
+    return agent
+
+
+async def _save(session: AsyncSession, agent: Agent) -> None:
+    try:
+        async with session.begin_nested():
+            session.add(agent)
+    except IntegrityError:
+        raise FieldErrors(
+            {"handle": ["This handle is taken; choose another."]}, code="handle_taken"
+        ) from None
+
+
+async def addressed(
+    runtime: Runtime,
+    session: AsyncSession,
+    caller: AccessClaims,
+    dialog_agent_id: uuid.UUID | None,
+    text: str,
+    agent_id: uuid.UUID | None,
+) -> Agent:
+    """Who answers a new message: the `agent_id` asked for (422 on it if the caller may not use
+    it), else the agent a leading `@handle` names, else the dialog's (the assistant if gone)."""
+    if agent_id is not None:
+        agent = await get_usable(runtime, session, caller, agent_id)
+        if agent is None:
+            raise FieldErrors({"agent_id": ["No agent you may use has this id."]})
+        return agent
+    if (mentioned := mention(text)) and (
+        agent := await by_handle(runtime, session, caller, mentioned[0])
+    ):
+        return agent
+    if dialog_agent_id is not None:
+        agent = await get_usable(runtime, session, caller, dialog_agent_id)
+        if agent is not None:
+            return agent
+    return assistant(runtime)
+
+
+async def answering(
+    runtime: Runtime, session: AsyncSession, agent: dict[str, object] | None
+) -> Agent:
+    """The agent a stored message names (the assistant for none, or one deleted since)."""
+    if agent is None:
+        return assistant(runtime)
+    row = await session.get(Agent, uuid.UUID(str(agent["id"])))
+    return row if row is not None else assistant(runtime)
+
+
+def text_for_model(message_text: str, agent: dict[str, object] | None) -> str:
+    """The message as the model gets it: without the mention that chose its agent."""
+    mentioned = mention(message_text)
+    handle = agent.get("handle") if agent is not None else "assistant"
+    if mentioned and mentioned[0] == handle:
+        return mentioned[1]
+    return message_text
