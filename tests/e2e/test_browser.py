@@ -431,6 +431,21 @@ def test_agents_page_and_addressing_an_agent_from_the_keyboard(
     asked = httpx.get(f"{model_url}/_control/requests").json()[-1]
     assert asked["messages"][-1] == {"role": "user", "content": "explain it"}
     assert asked["messages"][-2]["name"] == "poet"  # the poet's answer, named as the poet's
+
+    # the chat's own instructions follow the agent's
+    page.get_by_test_id("dialog-instructions").click()
+    page.get_by_test_id("dialog-instructions-input").fill("Keep it short.")
+    page.get_by_test_id("dialog-instructions-save").click()
+    expect(page.get_by_test_id("dialog-instructions-dialog")).not_to_be_visible()
+    send(page, "once more")
+    expect(page.get_by_test_id("message-item")).to_have_count(3)
+    expect(last_message(page)).to_have_attribute("data-status", "completed")
+    expect(last_message(page).get_by_test_id("answer-author")).to_have_text("Poet")
+    asked = httpx.get(f"{model_url}/_control/requests").json()[-1]
+    assert asked["messages"][:2] == [
+        {"role": "system", "content": "Answer in rhyming couplets."},
+        {"role": "system", "content": "Keep it short."},
+    ]
     shot(page, "agents-chat")
     watch.assert_clean(page, SIGNED_OUT_LOAD, (422, "agents"))
 

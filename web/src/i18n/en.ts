@@ -169,6 +169,9 @@ export const en = {
     partialKept: "The partial answer is kept above.",
     scrollToBottom: "Scroll to the latest message",
     modelUsed: (model: string) => `Model: ${model}`,
+    instructions: "Instructions",
+    instructionsTitle: "Instructions for this chat",
+    instructionsLabel: "Sent to the model in every answer of this chat, after the agent's own.",
   },
   agents: {
     title: "Agents",

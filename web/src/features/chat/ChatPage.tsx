@@ -13,6 +13,7 @@ import { AgentPicker } from "../agents/AgentPicker";
 import { useGetAgentsQuery } from "../agents/agentsApi";
 import { useCreateDialogMutation, useGetDialogQuery, useSendMessageMutation, useSetDialogAgentMutation } from "./chatApi";
 import { Composer } from "./Composer";
+import { DialogInstructions } from "./DialogInstructions";
 import { MessageList } from "./MessageList";
 import { ModelPicker, useEffectiveModel } from "./ModelPicker";
 import { SendError } from "./SendError";
@@ -115,6 +116,7 @@ function Conversation({ dialogId }: { dialogId: string }) {
   return (
     <section className="chat" aria-labelledby="chat-title">
       <PageHeader title={dialog.isLoading ? <Spinner inline /> : <span id="chat-title">{name}</span>} testId="dialog-title">
+        {dialog.data && <DialogInstructions dialogId={dialogId} instructions={dialog.data.instructions ?? ""} />}
         <AgentPicker
           value={dialog.data?.agent_id ?? null}
           onChange={(agentId) => void setDialogAgent({ id: dialogId, agent_id: agentId })}

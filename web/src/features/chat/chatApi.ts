@@ -169,6 +169,14 @@ export const chatApi = api.injectEndpoints({
       },
     }),
 
+    setDialogInstructions: build.mutation<Dialog, { id: string; instructions: string }>({
+      query: ({ id, instructions }) => ({ url: `dialogs/${encodeURIComponent(id)}`, method: "PATCH", body: { instructions } }),
+      async onQueryStarted({ id }, { dispatch, queryFulfilled }) {
+        const { data } = await queryFulfilled.catch(() => ({ data: null }));
+        if (data) void dispatch(chatApi.util.upsertQueryData("getDialog", id, data));
+      },
+    }),
+
     deleteDialog: build.mutation<null, string>({
       query: (id) => ({ url: `dialogs/${encodeURIComponent(id)}`, method: "DELETE" }),
       invalidatesTags: [{ type: "Dialog", id: "SEARCH" }],
@@ -244,6 +252,7 @@ export const {
   useCreateDialogMutation,
   useRenameDialogMutation,
   useSetDialogAgentMutation,
+  useSetDialogInstructionsMutation,
   useDeleteDialogMutation,
   useGetMessagesInfiniteQuery,
   useSendMessageMutation,
