@@ -385,3 +385,23 @@ class TestHungRedis:
             assert time.monotonic() < deadline, "readiness did not turn green"
             await asyncio.sleep(0.2)
         assert (await gw.client.get("/api/dialogs", headers=user["auth"])).status_code == 200
+
+
+def test_the_route_table_gives_each_path_its_policy() -> None:
+    """Exact paths, then id-bearing patterns, then prefixes: who may call, and the body limit."""
+    from gateway.routes import route_for
+
+    upload = route_for("/api/agents/6f1c2a3e-0000-4000-8000-000000000001/avatar")
+    assert upload is not None
+    assert (upload.upstream, upload.upload, upload.public) == ("chat", True, False)
+    served = route_for("/api/agents/avatars/abc.webp")
+    assert served is not None
+    assert (served.upstream, served.public) == ("chat", True)
+    agents = route_for("/api/agents/6f1c2a3e-0000-4000-8000-000000000001")
+    assert agents is not None
+    assert (agents.upload, agents.public) == (False, False)
+    admin = route_for("/api/admin/users")
+    assert admin is not None
+    assert admin.staff
+    assert route_for("/api/agents/avatars/../x") is None
+    assert route_for("/api/nowhere") is None

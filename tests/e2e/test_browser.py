@@ -407,6 +407,15 @@ def test_agents_page_and_addressing_an_agent_from_the_keyboard(
     expect(page.get_by_test_id("agent-item")).to_have_count(2)
     page.get_by_test_id("agent-search").fill("@po")
     expect(page.get_by_test_id("agent-item")).to_have_count(1)
+    # an avatar, with the same rules as a user's, shown in the list from this origin
+    page.get_by_test_id("agent-edit").click()
+    page.get_by_test_id("agent-avatar-input").set_input_files(
+        files=[{"name": "poet.png", "mimeType": "image/png", "buffer": _png(64, 64, (40, 90, 220))}]
+    )
+    expect(page.get_by_test_id("agent-avatar-remove")).to_be_visible()
+    page.get_by_test_id("agent-save").click()
+    listed = page.get_by_test_id("agent-item").locator("img")
+    expect(listed).to_have_attribute("src", re.compile(r"^/api/agents/avatars/"))
     shot(page, "agents")
     page.get_by_test_id("agent-item").get_by_test_id("agent-chat").click()
 
@@ -414,6 +423,7 @@ def test_agents_page_and_addressing_an_agent_from_the_keyboard(
     send(page, "write about the sea")
     expect(last_message(page)).to_have_attribute("data-status", "completed")
     expect(last_message(page).get_by_test_id("answer-author")).to_have_text("Poet")
+    expect(last_message(page).locator(".turn--assistant img.avatar")).to_be_visible()
     asked = httpx.get(f"{model_url}/_control/requests").json()[-1]
     assert asked["messages"][0] == {"role": "system", "content": "Answer in rhyming couplets."}
 

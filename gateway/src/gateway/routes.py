@@ -1,13 +1,15 @@
 """The gateway's route table: every public API path, its upstream and its policy.
 
-A request's route is its exact path's entry if it has one, otherwise the first prefix entry it
-falls under. The route says who may call (public, any signed-in user, staff), how large a body
-may be, and what the answer does to the refresh cookie; `main.forward` authenticates, sends and
-applies exactly that. A path under no entry is a 404, as is any path with dot segments.
+A request's route is its exact path's entry if it has one, else the first pattern entry that
+matches it, else the first prefix entry it falls under. The route says who may call (public,
+any signed-in user, staff), how large a body may be, and what the answer does to the refresh
+cookie; `main.forward` authenticates, sends and applies exactly that. A path under no entry is
+a 404, as is any path with dot segments.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -71,6 +73,11 @@ EXACT: dict[str, Route] = {
         Route("/api/users/me/avatar", AUTH, upload=True),
     )
 }
+# paths with an id in them (the first match wins)
+PATTERNS: tuple[tuple[re.Pattern[str], Route], ...] = (
+    (re.compile(r"^/api/agents/[^/]+/avatar$"), Route("/api/agents/", CHAT, upload=True)),
+    (re.compile(r"^/api/agents/avatars/[^/]+$"), Route("/api/agents/", CHAT, public=True)),
+)
 # the first match wins; each prefix is also the metrics label of what falls under it
 PREFIXES: tuple[Route, ...] = (
     Route("/api/auth/", AUTH, prefix=True),
@@ -95,5 +102,7 @@ def route_for(path: str) -> Route | None:
     if "\\" in path or any(segment in (".", "..") for segment in path.split("/")):
         return None  # `/api/messages/../../internal/...` must never reach a service
     if (route := EXACT.get(path)) is not None:
+        return route
+    if (route := next((r for p, r in PATTERNS if p.match(path)), None)) is not None:
         return route
     return next((r for r in PREFIXES if r.matches(path)), None)

@@ -10,7 +10,7 @@ import httpx
 import pytest
 from PIL import Image
 
-from auth_service.profiles import images
+from kit.avatars import images
 
 from .conftest import Api
 

@@ -231,3 +231,54 @@ class TestAddressing:
             headers=headers,
         )
         assert mentioned.json()["agent"]["handle"] == "assistant"
+
+
+def png(width: int, height: int) -> bytes:
+    from io import BytesIO
+
+    from PIL import Image
+
+    out = BytesIO()
+    Image.new("RGB", (width, height), (200, 80, 40)).save(out, "PNG")
+    return out.getvalue()
+
+
+class TestAgentAvatars:
+    async def test_an_avatar_is_uploaded_shown_served_and_removed_by_its_owner(
+        self, chat_client: httpx.AsyncClient, user: Headers
+    ) -> None:
+        owner, stranger = user(), user()
+        poet = await make_agent(chat_client, owner)
+        url = f"/api/agents/{poet['id']}/avatar"
+        files = {"file": ("poet.png", png(96, 48), "image/png")}
+        assert (await chat_client.put(url, files=files, headers=stranger)).status_code == 404
+        uploaded = await chat_client.put(url, files=files, headers=owner)
+        assert uploaded.status_code == 200, uploaded.text
+        avatar_url = uploaded.json()["avatar_url"]
+        assert avatar_url.startswith("http://localhost:8000/api/agents/avatars/")
+        served = await chat_client.get(avatar_url.removeprefix("http://localhost:8000"))
+        assert served.status_code == 200
+        assert served.headers["content-type"] == "image/webp"
+        assert served.content[:4] == b"RIFF"  # re-encoded, whatever was sent
+        # a message the agent answers carries it
+        created = await chat_client.post(
+            "/api/dialogs", json={"message_text": "@poet hello"}, headers=owner
+        )
+        assert created.json()["message"]["agent"]["avatar_url"] == avatar_url
+        removed = await chat_client.delete(url, headers=owner)
+        assert removed.json()["avatar_url"] is None
+        gone = await chat_client.get(avatar_url.removeprefix("http://localhost:8000"))
+        assert gone.status_code == 404
+
+    async def test_a_file_that_is_no_image_is_a_422_on_file(
+        self, chat_client: httpx.AsyncClient, user: Headers
+    ) -> None:
+        owner = user()
+        poet = await make_agent(chat_client, owner)
+        refused = await chat_client.put(
+            f"/api/agents/{poet['id']}/avatar",
+            files={"file": ("x.png", b"<svg onload=alert(1)>", "image/png")},
+            headers=owner,
+        )
+        assert refused.status_code == 422
+        assert "file" in refused.json()["errors"]

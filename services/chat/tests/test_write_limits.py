@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+import time
 from collections.abc import Callable
 
 import httpx
@@ -50,18 +52,26 @@ async def test_messages_are_limited_and_a_first_message_counts(
         await chat_client.post("/api/dialogs", json={"message_text": "one"}, headers=headers)
     ).json()
     posted = []
-    for i in range(61):
+    started = time.monotonic()
+    for i in range(70):
         response = await chat_client.post(
             f"/api/dialogs/{dialog['id']}/messages", json={"message_text": f"m{i}"}, headers=headers
         )
         posted.append(response.status_code)
-    assert posted[:59] == [202] * 59  # 60 a minute, the dialog's first message included
-    assert posted[59:] == [429, 429]
+        if response.status_code == 429:
+            break
+    elapsed = time.monotonic() - started
+    # 60 a minute, the dialog's first message included; the limit refills one a second, so a
+    # slow run gets one more per second it took
+    assert posted[:59] == [202] * 59
+    assert posted[-1] == 429, posted
+    accepted = posted.count(202)
+    assert accepted <= 59 + math.ceil(elapsed)
     assert response.json()["code"] == "rate_limited"
     page = await chat_client.get(
         f"/api/dialogs/{dialog['id']}/messages", params={"limit": 100}, headers=headers
     )
-    assert len(page.json()["data"]) == 60
+    assert len(page.json()["data"]) == accepted + 1  # nothing stored for the refused post
 
 
 async def test_regenerate_and_webhook_tests_are_limited(

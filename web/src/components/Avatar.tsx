@@ -10,7 +10,9 @@ export function avatarSrc(url: string | null | undefined): string | null {
   if (url.startsWith("blob:") || url.startsWith("data:")) return url;
   try {
     const parsed = new URL(url, window.location.origin);
-    if (parsed.pathname.startsWith("/api/avatars/")) return `${parsed.pathname}${parsed.search}`;
+    if (parsed.pathname.startsWith("/api/avatars/") || parsed.pathname.startsWith("/api/agents/avatars/")) {
+      return `${parsed.pathname}${parsed.search}`;
+    }
     return parsed.href;
   } catch {
     return null;
@@ -21,6 +23,20 @@ function initials(user: Pick<User, "username" | "profile">): string {
   const { first_name, last_name } = user.profile;
   const fromNames = `${first_name.trim().charAt(0)}${last_name.trim().charAt(0)}`;
   return (fromNames || user.username.slice(0, 2)).toUpperCase();
+}
+
+/** An agent's avatar, or the first letter of its name when it has none. */
+export function AgentAvatar({ agent, size = "sm" }: { agent: { name: string; avatar_url: string | null }; size?: "sm" | "md" }) {
+  const url = avatarSrc(agent.avatar_url);
+  const [failed, setFailed] = useState<string | null>(null);
+  if (url && failed !== url) {
+    return <img className={`avatar avatar--${size}`} src={url} alt="" onError={() => setFailed(url)} />;
+  }
+  return (
+    <span className={`avatar avatar--${size} avatar--initials`} aria-hidden="true">
+      {agent.name.slice(0, 1).toUpperCase()}
+    </span>
+  );
 }
 
 /** A square-cropped round avatar (CSS `object-fit: cover`), or initials when there is none. */

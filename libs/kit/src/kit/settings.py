@@ -40,6 +40,10 @@ class KitSettings(BaseSettings):
     dialogs_per_minute: int = Field(20, alias="PARLEY_DIALOGS_PER_MINUTE")
     webhook_tests_per_minute: int = Field(5, alias="PARLEY_WEBHOOK_TESTS_PER_MINUTE")
     avatar_uploads_per_hour: int = Field(20, alias="PARLEY_AVATAR_UPLOADS_PER_HOUR")
+    # avatars, users' and agents' (kit.avatars)
+    avatar_max_bytes: int = Field(5 * 1024 * 1024, alias="PARLEY_AVATAR_MAX_BYTES")
+    avatar_max_pixels: int = Field(16_000_000, alias="PARLEY_AVATAR_MAX_PIXELS")
+    image_concurrency: int = Field(2, alias="PARLEY_IMAGE_CONCURRENCY")
 
     @property
     def broker_url(self) -> str:

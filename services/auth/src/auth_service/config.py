@@ -49,11 +49,6 @@ class Settings(KitSettings):
     mail_limit: int = Field(3, alias="PARLEY_MAIL_LIMIT")
     mail_window_seconds: int = Field(3600, alias="PARLEY_MAIL_WINDOW_SECONDS")
 
-    # --- avatars -------------------------------------------------------------------------------
-    avatar_max_bytes: int = Field(5 * 1024 * 1024, alias="PARLEY_AVATAR_MAX_BYTES")
-    avatar_max_pixels: int = Field(16_000_000, alias="PARLEY_AVATAR_MAX_PIXELS")
-    image_concurrency: int = Field(2, alias="PARLEY_IMAGE_CONCURRENCY")
-
     @property
     def database_url(self) -> str:
         return self.database_url_setting or f"sqlite+aiosqlite:///{self.data_dir / 'auth.db'}"

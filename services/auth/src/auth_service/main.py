@@ -17,12 +17,13 @@ from auth_service.config import Settings, settings
 from auth_service.keys import KeyRing
 from auth_service.passwords import Passwords, common_passwords
 from auth_service.profiles import endpoints as profiles_endpoints
-from auth_service.profiles.storage import AvatarStore
 from auth_service.ratelimit import AuthLimits, LoginThrottle
 from auth_service.runtime import Runtime
 from auth_service.sessions import endpoints as sessions_endpoints
 from kit import events
 from kit.app import create_app
+from kit.avatars.store import AvatarStore
+from kit.avatars.upload import UploadLimit
 from kit.db import Database
 from kit.jwt import JWKSVerifier
 from kit.logging import configure_logging
@@ -92,7 +93,11 @@ def build_app(config: Settings = settings) -> FastAPI:
     app.include_router(accounts_endpoints.router, tags=["accounts"])
     app.include_router(sessions_endpoints.router, tags=["sessions"])
     app.include_router(profiles_endpoints.router, tags=["profiles"])
-    app.add_middleware(profiles_endpoints.UploadLimit, max_file_bytes=config.avatar_max_bytes)
+    app.add_middleware(
+        UploadLimit,
+        max_file_bytes=config.avatar_max_bytes,
+        is_upload=profiles_endpoints.is_avatar_upload,
+    )
     app.include_router(admin_endpoints.router, tags=["admin"])
     app.include_router(accounts_internal.router)
 

@@ -10,8 +10,8 @@ from redis.asyncio import Redis
 from auth_service.config import Settings
 from auth_service.keys import KeyRing
 from auth_service.passwords import Passwords
-from auth_service.profiles.storage import AvatarStore
 from auth_service.ratelimit import AuthLimits, LoginThrottle
+from kit.avatars.store import AvatarStore
 from kit.db import Database
 from kit.jwt import JWKSVerifier
 from kit.outbox import OutboxRelay

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 from pydantic import Field
 
 from kit.providers import Providers, from_settings
@@ -14,6 +16,8 @@ class Settings(KitSettings):
     openai_base_url: str = Field("", alias="OPENAI_BASE_URL")
     models_setting: str = Field("", alias="PARLEY_MODELS")
     providers_file: str = Field("", alias="PARLEY_PROVIDERS_FILE")
+    # agents' avatars: shared by every chat replica (a volume), like auth's
+    agent_avatars_dir_setting: Path | None = Field(None, alias="CHAT_AVATARS_DIR")
     default_model_setting: str = Field("", alias="PARLEY_DEFAULT_MODEL")
     system_prompt: str = Field("You are a helpful assistant.", alias="PARLEY_SYSTEM_PROMPT")
     context_messages: int = Field(5, alias="PARLEY_CONTEXT_MESSAGES")
@@ -45,6 +49,10 @@ class Settings(KitSettings):
     # an answer whose worker has been silent this long is failed (must exceed the redelivery
     # delay, so a redelivered job gets its chance first)
     reaper_grace_seconds_setting: int | None = Field(None, alias="PARLEY_REAPER_GRACE")
+
+    @property
+    def agent_avatars_dir(self) -> Path:
+        return self.agent_avatars_dir_setting or self.data_dir / "agent-avatars"
 
     @property
     def database_url(self) -> str:

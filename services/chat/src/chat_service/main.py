@@ -26,6 +26,8 @@ from chat_service.runtime import Runtime
 from chat_service.webhooks import WEBHOOK_QUEUE
 from chat_service.webhooks import endpoints as webhook_endpoints
 from kit.app import create_app
+from kit.avatars.store import AvatarStore
+from kit.avatars.upload import UploadLimit
 from kit.db import Database
 from kit.jwt import JWKSSource, JWKSVerifier, http_jwks
 from kit.logging import configure_logging
@@ -70,6 +72,8 @@ def build_app(config: Settings = settings, *, jwks_source: JWKSSource | None = N
             ),
             jobs=jobs,
             catalog=ModelCatalog(config, providers, http),
+            avatars=AvatarStore(config.agent_avatars_dir),
+            image_slots=asyncio.Semaphore(config.image_concurrency),
             limiter=RateLimiter(redis),
             write_limits=write_limits(config),
         )
@@ -101,6 +105,9 @@ def build_app(config: Settings = settings, *, jwks_source: JWKSSource | None = N
             await db.dispose()
 
     app = create_app(service="chat", title="Parley chat", lifespan=lifespan)
+    app.add_middleware(
+        UploadLimit, max_file_bytes=config.avatar_max_bytes, is_upload=agents.is_avatar_upload
+    )
     app.include_router(dialogs.router)
     app.include_router(messages.router)
     app.include_router(sse.router)

@@ -52,6 +52,7 @@ class Agent(SQLModel, table=True):
     model: str | None = Field(default=None, max_length=100)  # None: the default model
     instructions: str = Field(default="", sa_column=Column(Text, nullable=False))
     temperature: float | None = None
+    avatar: str | None = Field(default=None, max_length=64)  # its file (kit.avatars.store)
     scope: str = Field(max_length=16)  # system | personal | workspace
     workspace_id: uuid.UUID | None = Field(default=None, sa_column=Column(Uuid))
     owner: str = Field(max_length=64)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 
 import httpx
@@ -11,6 +12,7 @@ from chat_service.catalog.service import ModelCatalog
 from chat_service.config import Settings
 from chat_service.messages.answering.hub import AnswerHub
 from chat_service.messages.answering.queue import JobQueue
+from kit.avatars.store import AvatarStore
 from kit.db import Database
 from kit.jwt import JWKSVerifier
 from kit.ratelimit import Limit, RateLimiter
@@ -26,5 +28,7 @@ class Runtime:
     verifier: JWKSVerifier
     jobs: JobQueue
     catalog: ModelCatalog
+    avatars: AvatarStore  # agents' avatars
+    image_slots: asyncio.Semaphore  # avatar images decoded at once
     limiter: RateLimiter
     write_limits: dict[str, Limit]  # per-user limits on costly writes

@@ -4,6 +4,7 @@ import { errorMessage, fieldErrors, formError } from "../../api/errors";
 import type { Agent, AgentInput } from "../../api/types";
 import { useAppSelector } from "../../app/hooks";
 import { Alert } from "../../components/Alert";
+import { AgentAvatar } from "../../components/Avatar";
 import { Field } from "../../components/Field";
 import { FormStatus, SubmitButton } from "../../components/FormStatus";
 import { ConfirmDialog } from "../../components/Modal";
@@ -14,7 +15,14 @@ import { t } from "../../i18n";
 import { selectUser } from "../auth/authSlice";
 import { useGetModelsQuery } from "../chat/chatApi";
 import { modelLabel } from "../chat/ModelPicker";
-import { useCreateAgentMutation, useDeleteAgentMutation, useGetAgentsQuery, useUpdateAgentMutation } from "./agentsApi";
+import {
+  useCreateAgentMutation,
+  useDeleteAgentMutation,
+  useGetAgentsQuery,
+  useRemoveAgentAvatarMutation,
+  useUpdateAgentMutation,
+  useUploadAgentAvatarMutation,
+} from "./agentsApi";
 
 const EMPTY: AgentInput = { handle: "", name: "", description: "", model: null, instructions: "", temperature: null };
 
@@ -63,9 +71,7 @@ export default function AgentsPage() {
         <ul className="rows" data-testid="agent-list">
           {shown.map((agent) => (
             <li key={agent.id} className="row" data-testid="agent-item" data-handle={agent.handle}>
-              <span className="avatar avatar--sm" aria-hidden="true">
-                {agent.name.slice(0, 1).toUpperCase()}
-              </span>
+              <AgentAvatar agent={agent} />
               <div className="row__main">
                 <p className="row__title">
                   {agent.name} <span className="row__meta">@{agent.handle}</span>{" "}
@@ -146,6 +152,7 @@ function AgentForm({ agent, onDone }: { agent: Agent | null; onDone: () => void 
         void onSubmit();
       }}
     >
+      {agent && <AvatarControls agent={agent} />}
       <Field label={t.agents.name} value={values.name} onValueChange={set("name")} error={errors.name} maxLength={64} testId="agent-name" />
       <Field
         label={t.agents.handle}
@@ -224,5 +231,48 @@ function AgentForm({ agent, onDone }: { agent: Agent | null; onDone: () => void 
         </button>
       </div>
     </form>
+  );
+}
+
+/** An existing agent's avatar: uploaded at once when a file is chosen, or removed. */
+function AvatarControls({ agent }: { agent: Agent }) {
+  const id = useId();
+  const [upload, uploading] = useUploadAgentAvatarMutation();
+  const [remove, removing] = useRemoveAgentAvatarMutation();
+  const [shown, setShown] = useState(agent.avatar_url);
+  const failed = uploading.isError ? uploading.error : removing.isError ? removing.error : null;
+  return (
+    <div className="field">
+      <span className="field__label">{t.agents.avatar}</span>
+      <div className="row__line">
+        <AgentAvatar agent={{ name: agent.name, avatar_url: shown }} size="md" />
+        <label htmlFor={id} className="btn btn--secondary btn--small file-button">
+          {uploading.isLoading ? t.common.saving : t.agents.avatarChoose}
+        </label>
+        <input
+          id={id}
+          type="file"
+          accept="image/png,image/jpeg,image/webp"
+          className="visually-hidden"
+          data-testid="agent-avatar-input"
+          onChange={(event) => {
+            const file = event.target.files?.[0];
+            if (file) void upload({ id: agent.id, file }).then((r) => "data" in r && r.data && setShown(r.data.avatar_url));
+          }}
+        />
+        {shown && (
+          <button
+            type="button"
+            className="btn btn--ghost btn--small"
+            disabled={removing.isLoading}
+            data-testid="agent-avatar-remove"
+            onClick={() => void remove(agent.id).then((r) => "data" in r && setShown(null))}
+          >
+            {t.agents.avatarRemove}
+          </button>
+        )}
+      </div>
+      <FormStatus error={failed && (fieldErrors(failed).file ?? formError(failed))} />
+    </div>
   );
 }

@@ -17,6 +17,18 @@ export const agentsApi = api.injectEndpoints({
       query: ({ id, ...body }) => ({ url: `agents/${encodeURIComponent(id)}`, method: "PATCH", body }),
       invalidatesTags: ["Agents"],
     }),
+    uploadAgentAvatar: build.mutation<Agent, { id: string; file: File }>({
+      query: ({ id, file }) => {
+        const body = new FormData();
+        body.append("file", file, file.name);
+        return { url: `agents/${encodeURIComponent(id)}/avatar`, method: "PUT", body };
+      },
+      invalidatesTags: ["Agents"],
+    }),
+    removeAgentAvatar: build.mutation<Agent, string>({
+      query: (id) => ({ url: `agents/${encodeURIComponent(id)}/avatar`, method: "DELETE" }),
+      invalidatesTags: ["Agents"],
+    }),
     deleteAgent: build.mutation<null, string>({
       query: (id) => ({ url: `agents/${encodeURIComponent(id)}`, method: "DELETE" }),
       invalidatesTags: ["Agents"],
@@ -24,11 +36,11 @@ export const agentsApi = api.injectEndpoints({
   }),
 });
 
-export const { useGetAgentsQuery, useCreateAgentMutation, useUpdateAgentMutation, useDeleteAgentMutation } = agentsApi;
-
-/** The agent a draft starts with: `@handle` and the rest of the text, when it names one. */
-export function mentionAt(text: string): { query: string } | null {
-  const match = /^@([a-z0-9_-]{0,32})$/.exec(text.split(/\s/, 1)[0] ?? "");
-  if (!match || /\s/.test(text)) return null;
-  return { query: match[1] ?? "" };
-}
+export const {
+  useGetAgentsQuery,
+  useCreateAgentMutation,
+  useUpdateAgentMutation,
+  useDeleteAgentMutation,
+  useUploadAgentAvatarMutation,
+  useRemoveAgentAvatarMutation,
+} = agentsApi;

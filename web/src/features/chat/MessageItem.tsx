@@ -3,6 +3,7 @@ import { isActive, type Message } from "../../api/types";
 import { useAppSelector } from "../../app/hooks";
 import { t } from "../../i18n";
 import { LazyMarkdown } from "../markdown/LazyMarkdown";
+import { AgentAvatar } from "../../components/Avatar";
 import { CopyButton } from "../../components/CopyButton";
 import { formatTime } from "./groupByDay";
 import { DemoBadge, isDemoModel } from "./ModelPicker";
@@ -53,6 +54,7 @@ export const MessageItem = memo(function MessageItem({ message, isLast, onStop, 
 
       <div className="turn turn--assistant" aria-busy={active}>
         <div className="turn__meta">
+          {message.agent?.avatar_url && <AgentAvatar agent={message.agent} />}
           <span className="turn__author" data-testid="answer-author">
             {message.agent?.name ?? t.chat.assistant}
           </span>

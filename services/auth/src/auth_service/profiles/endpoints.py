@@ -4,54 +4,23 @@ from typing import Annotated
 
 from fastapi import APIRouter, File, UploadFile
 from fastapi.responses import FileResponse
-from starlette.datastructures import Headers
-from starlette.types import ASGIApp, Receive, Scope, Send
 
 from auth_service.accounts.schemas import ProfilePublic
 from auth_service.dependencies import CurrentUser, RuntimeDep, SessionDep
 from auth_service.profiles import service
 from auth_service.profiles.schemas import ProfileUpdate
+from kit.avatars.store import AVATAR_HEADERS
 from kit.dependencies import costly_write
-from kit.errors import NotFound, problem
+from kit.errors import NotFound
 
 router = APIRouter()
-
-AVATAR_HEADERS = {
-    "Cache-Control": "public, max-age=31536000, immutable",
-    "X-Content-Type-Options": "nosniff",
-    "Content-Security-Policy": "default-src 'none'; sandbox",
-    "Cross-Origin-Resource-Policy": "same-site",
-}
-# Room for the multipart envelope around the largest file allowed (its part headers, boundary)
-MULTIPART_ENVELOPE = 64 * 1024
 
 
 AVATAR_PATH = "/api/users/me/avatar"
 
 
-class UploadLimit:
-    """Refuse an oversized avatar upload from its Content-Length, before a byte of it is read.
-
-    An ASGI layer, not a dependency: FastAPI parses (and spools) a form body before it runs
-    the route's dependencies, so a check there would come after the upload.
-    """
-
-    def __init__(self, app: ASGIApp, *, max_file_bytes: int) -> None:
-        self.app = app
-        self.limit = max_file_bytes + MULTIPART_ENVELOPE
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["path"] == AVATAR_PATH and scope["method"] == "PUT":
-            declared = Headers(scope=scope).get("content-length", "")
-            if not declared.isdigit() or int(declared) > self.limit:
-                response = problem(
-                    413,
-                    "payload_too_large",
-                    f"Send the image as a multipart body of at most {self.limit} bytes.",
-                )
-                await response(scope, receive, send)
-                return
-        await self.app(scope, receive, send)
+def is_avatar_upload(method: str, path: str) -> bool:
+    return method == "PUT" and path == AVATAR_PATH
 
 
 @router.get("/api/users/me/profile", response_model=ProfilePublic)

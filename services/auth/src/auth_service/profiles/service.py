@@ -2,31 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
-from typing import Any
-
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from auth_service.accounts.schemas import ProfilePublic
 from auth_service.models import Profile, User
-from auth_service.profiles import images
 from auth_service.profiles.schemas import ProfileUpdate
 from auth_service.runtime import Runtime
+from kit.avatars import upload
 from kit.db import after_commit, utcnow
-from kit.errors import AppError
-
-
-class AvatarRejected(AppError):
-    """The upload is not a usable JPEG, PNG or WebP image (422, named under `file`)."""
-
-    status_code = 422
-    code = "invalid_image"
-
-    def __init__(self, message: str, *, code: str | None = None, status_code: int | None = None):
-        super().__init__(message, code=code, status_code=status_code)
-
-    def extra(self) -> dict[str, Any]:
-        return {"errors": {"file": [self.message]}}
 
 
 def avatar_url(public_url: str, name: str | None) -> str | None:
@@ -62,23 +45,14 @@ async def update_profile(session: AsyncSession, user: User, data: ProfileUpdate)
 
 
 async def set_avatar(runtime: Runtime, session: AsyncSession, user: User, data: bytes) -> Profile:
-    limit = runtime.settings.avatar_max_bytes
-    if len(data) > limit:
-        raise AvatarRejected(
-            f"The image is larger than {limit // (1024 * 1024)} MB.",
-            code="avatar_too_large",
-            status_code=413,
-        )
-    try:
-        async with runtime.image_slots:
-            processed = await asyncio.to_thread(
-                images.process, data, max_pixels=runtime.settings.avatar_max_pixels
-            )
-    except images.InvalidImage as exc:
-        raise AvatarRejected(exc.message, code=exc.code) from None
     store = runtime.avatars
-    name = store.new_name()
-    await asyncio.to_thread(store.save, name, processed.large, processed.small)
+    name = await upload.accept(
+        store,
+        runtime.image_slots,
+        data,
+        max_bytes=runtime.settings.avatar_max_bytes,
+        max_pixels=runtime.settings.avatar_max_pixels,
+    )
     profile = await profile_of(session, user)
     old, profile.avatar = profile.avatar, name
     user.updated_at = utcnow()

@@ -60,7 +60,7 @@ async def post_message(
         message_text=text,
         # a model asked for with the message, else the agent's, else the dialog's
         model=model or agent.model or dialog.model,
-        agent=None if agent.id == ASSISTANT_ID else agents.ref(agent),
+        agent=None if agent.id == ASSISTANT_ID else agents.ref(runtime, agent),
     )
     await generation.enqueue(runtime, await generation.job_for(runtime, session, dialog, message))
     session.add(message)
