@@ -58,7 +58,8 @@ def start_worker(
         "PARLEY_TASK_VISIBILITY_TIMEOUT": "300",
     }
     command = (
-        llm_worker_command(4, f"alone-{uuid.uuid4().hex[:6]}@%h")
+        # room beside the jobs it held (they keep running, and copies of them may be restored)
+        llm_worker_command(10, f"alone-{uuid.uuid4().hex[:6]}@%h")
         if kind == "llm"
         else chat_worker_command(f"alone-{uuid.uuid4().hex[:6]}@%h")
     )
@@ -75,15 +76,18 @@ def ready(port: int) -> bool:
         return False
 
 
-def send(redis: RedisServer, kind: str) -> None:
+def send(redis: RedisServer, kind: str) -> str:
+    """Queue one job for the worker; its task id."""
     sender = Celery("test-sender", broker=redis.url)
     if kind == "llm":
         messages = [{"role": "user", "content": "hi"}]
         args = [str(uuid.uuid4()), 1, "parley-demo", messages]
-        sender.send_task("llm.generate_answer", args=args, queue="llm")
+        sent = sender.send_task("llm.generate_answer", args=args, queue="llm")
     else:
-        sender.send_task("webhooks.deliver", args=[f"msg_{uuid.uuid4().hex}", 0], queue="webhooks")
+        args = [f"msg_{uuid.uuid4().hex}", 0]
+        sent = sender.send_task("webhooks.deliver", args=args, queue="webhooks")
     sender.close()
+    return str(sent.id)
 
 
 @pytest.mark.parametrize("kind", ["llm", "chat"])
@@ -103,10 +107,13 @@ def test_a_worker_alone_reconnects_after_redis_restarts(
         redis.process.wait()  # type: ignore[union-attr]
         time.sleep(2)  # the worker notices and starts reconnecting
         redis.start()
-        client = Redis.from_url(redis.url)
 
-        send(redis, kind)
-        wait_until("a job sent after the restart taken", lambda: client.llen(queue) == 0, 30)
+        after = send(redis, kind)
+        wait_until(
+            "the job sent after the restart to be taken",
+            lambda: f"[{after}] received" in log.read_text(errors="replace"),
+            60,
+        )
         assert process.poll() is None, "the worker exited"
         wait_until("the worker to be ready again", lambda: ready(health), timeout=10)
         text = log.read_text(errors="replace")
