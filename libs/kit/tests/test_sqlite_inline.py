@@ -104,7 +104,9 @@ async def test_commits_are_checkpointed_into_the_database_file(
         with closing(sqlite3.connect(copy)) as alone:
             try:
                 count = alone.execute("SELECT count(*) FROM outbox_event").fetchone()[0]
-            except sqlite3.OperationalError:  # not even the table is in the file yet
+            except sqlite3.DatabaseError:
+                # not even the table is in the file yet, or the copy caught the checkpoint
+                # mid-write (a torn copy reads as malformed): copy again
                 count = 0
         if count or time.monotonic() > deadline:
             break
