@@ -72,8 +72,14 @@ def build_app(config: Settings = settings) -> FastAPI:
             limits=AuthLimits.from_settings(config),
             write_limits=write_limits(config),
             login_throttle=LoginThrottle.from_settings(redis, config),
-            avatars=AvatarStore(config.avatars_dir),
-            image_slots=asyncio.Semaphore(config.image_concurrency),
+            avatars=AvatarStore(
+                config.avatars_dir,
+                route="/api/avatars",
+                public_url=config.public_url,
+                max_bytes=config.avatar_max_bytes,
+                max_pixels=config.avatar_max_pixels,
+                concurrency=config.image_concurrency,
+            ),
         )
         app.state.runtime = runtime
         app.state.checks = {

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 
 from redis.asyncio import Redis
@@ -32,4 +31,3 @@ class Runtime:
     write_limits: dict[str, Limit]  # per-user limits on costly writes (avatar uploads)
     login_throttle: LoginThrottle
     avatars: AvatarStore
-    image_slots: asyncio.Semaphore

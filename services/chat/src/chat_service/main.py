@@ -72,8 +72,14 @@ def build_app(config: Settings = settings, *, jwks_source: JWKSSource | None = N
             ),
             jobs=jobs,
             catalog=ModelCatalog(config, providers, http),
-            avatars=AvatarStore(config.agent_avatars_dir),
-            image_slots=asyncio.Semaphore(config.image_concurrency),
+            avatars=AvatarStore(
+                config.agent_avatars_dir,
+                route="/api/agents/avatars",
+                public_url=config.public_url,
+                max_bytes=config.avatar_max_bytes,
+                max_pixels=config.avatar_max_pixels,
+                concurrency=config.image_concurrency,
+            ),
             limiter=RateLimiter(redis),
             write_limits=write_limits(config),
         )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 
 import httpx
@@ -29,6 +28,5 @@ class Runtime:
     jobs: JobQueue
     catalog: ModelCatalog
     avatars: AvatarStore  # agents' avatars
-    image_slots: asyncio.Semaphore  # avatar images decoded at once
     limiter: RateLimiter
     write_limits: dict[str, Limit]  # per-user limits on costly writes

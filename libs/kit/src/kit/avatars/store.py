@@ -7,10 +7,17 @@ gets a new name, which lets them be cached for a year.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import secrets
 from pathlib import Path
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from kit.avatars import images
+from kit.avatars.upload import AvatarRejected
+from kit.db import after_commit
 
 _FILE = re.compile(r"^[A-Za-z0-9_-]{22}(-128)?\.webp$")
 THUMBNAIL_SUFFIX = "-128.webp"
@@ -24,8 +31,52 @@ AVATAR_HEADERS = {
 
 
 class AvatarStore:
-    def __init__(self, directory: Path) -> None:
+    """A service's avatars: stored in `directory`, served at `route` (e.g. `/api/avatars`)."""
+
+    def __init__(
+        self,
+        directory: Path,
+        *,
+        route: str,
+        public_url: str,
+        max_bytes: int,
+        max_pixels: int,
+        concurrency: int,
+    ) -> None:
         self.directory = directory
+        self.route = route.rstrip("/")
+        self.public_url = public_url.rstrip("/")
+        self.max_bytes = max_bytes
+        self.max_pixels = max_pixels
+        self._slots = asyncio.Semaphore(concurrency)  # decoding is CPU-bound: a few at a time
+
+    def url(self, name: str | None) -> str | None:
+        """Where an avatar is served (absolute, from PARLEY_PUBLIC_URL); None for none."""
+        return f"{self.public_url}{self.route}/{name}" if name else None
+
+    async def accept(self, data: bytes) -> str:
+        """Store an uploaded image as an avatar (two sizes, re-encoded); its new name. A file
+        past `max_bytes` is a 413, anything not a usable image a 422."""
+        if len(data) > self.max_bytes:
+            raise AvatarRejected(
+                f"The image is larger than {self.max_bytes // (1024 * 1024)} MB.",
+                code="avatar_too_large",
+                status_code=413,
+            )
+        try:
+            async with self._slots:
+                processed = await asyncio.to_thread(
+                    images.process, data, max_pixels=self.max_pixels
+                )
+        except images.InvalidImage as exc:
+            raise AvatarRejected(exc.message, code=exc.code) from None
+        name = self.new_name()
+        await asyncio.to_thread(self.save, name, processed.large, processed.small)
+        return name
+
+    def remove_after_commit(self, session: AsyncSession, name: str | None) -> None:
+        """Delete a replaced or removed avatar once the change that dropped it is durable."""
+        after_commit(session, lambda: self.remove(name))
 
     @staticmethod
     def new_name() -> str:

@@ -1,16 +1,14 @@
-"""Taking an avatar upload: the size refused before reading, the image made safe and stored."""
+"""An avatar upload refused by its size before a byte of it is read, and the error for an
+unusable image."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from typing import Any
 
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from kit.avatars import images
-from kit.avatars.store import AvatarStore
 from kit.errors import AppError, problem
 
 # Room for the multipart envelope around the largest file allowed (its part headers, boundary)
@@ -57,29 +55,3 @@ class UploadLimit:
                 await response(scope, receive, send)
                 return
         await self.app(scope, receive, send)
-
-
-async def accept(
-    store: AvatarStore,
-    slots: asyncio.Semaphore,
-    data: bytes,
-    *,
-    max_bytes: int,
-    max_pixels: int,
-) -> str:
-    """Store an uploaded image as an avatar (two sizes, re-encoded); its new name. A file past
-    `max_bytes` is a 413, anything not a usable image a 422."""
-    if len(data) > max_bytes:
-        raise AvatarRejected(
-            f"The image is larger than {max_bytes // (1024 * 1024)} MB.",
-            code="avatar_too_large",
-            status_code=413,
-        )
-    try:
-        async with slots:  # decoding is CPU-bound: a few at a time
-            processed = await asyncio.to_thread(images.process, data, max_pixels=max_pixels)
-    except images.InvalidImage as exc:
-        raise AvatarRejected(exc.message, code=exc.code) from None
-    name = store.new_name()
-    await asyncio.to_thread(store.save, name, processed.large, processed.small)
-    return name

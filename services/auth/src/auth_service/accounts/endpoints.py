@@ -47,7 +47,7 @@ async def token_pair(runtime: Runtime, session: AsyncSession, issued: Issued) ->
 
 async def public_user(runtime: Runtime, session: AsyncSession, user: User) -> UserPublic:
     profile = await profile_of(session, user)
-    return service.user_public(user, profile, runtime.settings.public_url)
+    return service.user_public(user, profile, runtime.avatars)
 
 
 @router.post(

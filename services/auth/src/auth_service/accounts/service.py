@@ -33,6 +33,7 @@ from auth_service.ratelimit import account_key
 from auth_service.runtime import Runtime
 from auth_service.sessions import service as sessions
 from kit import account_state, event_types
+from kit.avatars.store import AvatarStore
 from kit.db import after_commit, utcnow
 from kit.errors import AppError, FieldErrors, Unauthorized
 from kit.outbox import add_event
@@ -59,7 +60,7 @@ class InvalidEmailToken(AppError):
         super().__init__("This link is invalid or has expired; ask for a new one.")
 
 
-def user_public(user: User, profile: Profile, public_url: str) -> UserPublic:
+def user_public(user: User, profile: Profile, avatars: AvatarStore) -> UserPublic:
     return UserPublic(
         id=user.id,
         email=user.email,
@@ -67,7 +68,7 @@ def user_public(user: User, profile: Profile, public_url: str) -> UserPublic:
         is_email_confirmed=user.is_email_confirmed,
         is_staff=user.is_staff,
         created_at=user.created_at,
-        profile=profile_public(profile, public_url),
+        profile=profile_public(profile, avatars),
     )
 
 
@@ -335,4 +336,4 @@ async def delete_user(runtime: Runtime, session: AsyncSession, user: User, passw
     await session.flush()
     await session.delete(user)  # profile, sessions, refresh and email tokens cascade
     await session.flush()
-    after_commit(session, lambda: runtime.avatars.remove(avatar))
+    runtime.avatars.remove_after_commit(session, avatar)

@@ -13,6 +13,7 @@ from auth_service.models import Profile, User
 from auth_service.profiles.service import profile_of
 from auth_service.runtime import Runtime
 from auth_service.sessions import service as sessions
+from kit.avatars.store import AvatarStore
 from kit.db import utcnow
 from kit.errors import Conflict, NotFound
 from kit.pagination import Position, decode_cursor, split
@@ -32,9 +33,9 @@ class CannotChangeSelf(Conflict):
         super().__init__("You cannot deactivate yourself or take away your own staff rights.")
 
 
-def admin_user(user: User, profile: Profile, public_url: str) -> AdminUser:
+def admin_user(user: User, profile: Profile, avatars: AvatarStore) -> AdminUser:
     return AdminUser(
-        **user_public(user, profile, public_url).model_dump(),
+        **user_public(user, profile, avatars).model_dump(),
         is_active=user.is_active,
         updated_at=user.updated_at,
     )
@@ -48,7 +49,7 @@ async def list_users(
     )
     page, next_cursor = split(rows, limit, lambda row: Position(row[0].created_at, row[0].id))
     return AdminUserPage(
-        data=[admin_user(user, profile, runtime.settings.public_url) for user, profile in page],
+        data=[admin_user(user, profile, runtime.avatars) for user, profile in page],
         next_cursor=next_cursor,
     )
 
@@ -72,4 +73,4 @@ async def update_user(
             )
     user.updated_at = utcnow()
     await session.flush()
-    return admin_user(user, await profile_of(session, user), runtime.settings.public_url)
+    return admin_user(user, await profile_of(session, user), runtime.avatars)

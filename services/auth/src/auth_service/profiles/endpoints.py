@@ -27,7 +27,7 @@ def is_avatar_upload(method: str, path: str) -> bool:
 async def get_profile(user: CurrentUser, runtime: RuntimeDep, session: SessionDep) -> ProfilePublic:
     """The signed-in user's profile."""
     profile = await service.profile_of(session, user)
-    return service.profile_public(profile, runtime.settings.public_url)
+    return service.profile_public(profile, runtime.avatars)
 
 
 @router.patch("/api/users/me/profile", response_model=ProfilePublic)
@@ -36,7 +36,7 @@ async def update_profile(
 ) -> ProfilePublic:
     """Change first and last name (each at most 32 characters)."""
     profile = await service.update_profile(session, user, data)
-    return service.profile_public(profile, runtime.settings.public_url)
+    return service.profile_public(profile, runtime.avatars)
 
 
 @router.put(
@@ -54,7 +54,7 @@ async def put_avatar(
     """Upload a new avatar; it is re-encoded as a 512 px WebP plus a 128 px thumbnail."""
     data = await file.read(runtime.settings.avatar_max_bytes + 1)
     profile = await service.set_avatar(runtime, session, user, data)
-    return service.profile_public(profile, runtime.settings.public_url)
+    return service.profile_public(profile, runtime.avatars)
 
 
 @router.delete("/api/users/me/avatar", response_model=ProfilePublic)
@@ -63,7 +63,7 @@ async def delete_avatar(
 ) -> ProfilePublic:
     """Remove the avatar."""
     profile = await service.remove_avatar(runtime, session, user)
-    return service.profile_public(profile, runtime.settings.public_url)
+    return service.profile_public(profile, runtime.avatars)
 
 
 @router.get(

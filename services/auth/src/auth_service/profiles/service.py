@@ -8,19 +8,15 @@ from auth_service.accounts.schemas import ProfilePublic
 from auth_service.models import Profile, User
 from auth_service.profiles.schemas import ProfileUpdate
 from auth_service.runtime import Runtime
-from kit.avatars import upload
-from kit.db import after_commit, utcnow
+from kit.avatars.store import AvatarStore
+from kit.db import utcnow
 
 
-def avatar_url(public_url: str, name: str | None) -> str | None:
-    return f"{public_url.rstrip('/')}/api/avatars/{name}" if name else None
-
-
-def profile_public(profile: Profile, public_url: str) -> ProfilePublic:
+def profile_public(profile: Profile, avatars: AvatarStore) -> ProfilePublic:
     return ProfilePublic(
         first_name=profile.first_name,
         last_name=profile.last_name,
-        avatar_url=avatar_url(public_url, profile.avatar),
+        avatar_url=avatars.url(profile.avatar),
     )
 
 
@@ -45,19 +41,12 @@ async def update_profile(session: AsyncSession, user: User, data: ProfileUpdate)
 
 
 async def set_avatar(runtime: Runtime, session: AsyncSession, user: User, data: bytes) -> Profile:
-    store = runtime.avatars
-    name = await upload.accept(
-        store,
-        runtime.image_slots,
-        data,
-        max_bytes=runtime.settings.avatar_max_bytes,
-        max_pixels=runtime.settings.avatar_max_pixels,
-    )
+    name = await runtime.avatars.accept(data)
     profile = await profile_of(session, user)
     old, profile.avatar = profile.avatar, name
     user.updated_at = utcnow()
     await session.flush()
-    after_commit(session, lambda: store.remove(old))
+    runtime.avatars.remove_after_commit(session, old)
     return profile
 
 
@@ -66,5 +55,5 @@ async def remove_avatar(runtime: Runtime, session: AsyncSession, user: User) -> 
     old, profile.avatar = profile.avatar, None
     user.updated_at = utcnow()
     await session.flush()
-    after_commit(session, lambda: runtime.avatars.remove(old))
+    runtime.avatars.remove_after_commit(session, old)
     return profile

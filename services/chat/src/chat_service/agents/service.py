@@ -25,8 +25,7 @@ from chat_service.agents.schemas import (
 )
 from chat_service.models import Agent
 from chat_service.runtime import Runtime
-from kit.avatars import upload
-from kit.db import after_commit, utcnow
+from kit.db import utcnow
 from kit.errors import Conflict, FieldErrors, Forbidden, NotFound
 from kit.jwt import AccessClaims
 
@@ -57,40 +56,30 @@ def assistant(runtime: Runtime) -> Agent:
     )
 
 
-def avatar_url(runtime: Runtime, agent: Agent) -> str | None:
-    if not agent.avatar:
-        return None
-    return f"{runtime.settings.public_url.rstrip('/')}/api/agents/avatars/{agent.avatar}"
-
-
 def public(runtime: Runtime, agent: Agent) -> AgentPublic:
     return AgentPublic.model_validate(
-        {**agent.model_dump(), "avatar_url": avatar_url(runtime, agent)}
+        {**agent.model_dump(), "avatar_url": runtime.avatars.url(agent.avatar)}
     )
 
 
 def ref(runtime: Runtime, agent: Agent) -> dict[str, object]:
     """What a message keeps of the agent that answers it."""
     shown = AgentRef(
-        id=agent.id, handle=agent.handle, name=agent.name, avatar_url=avatar_url(runtime, agent)
+        id=agent.id,
+        handle=agent.handle,
+        name=agent.name,
+        avatar_url=runtime.avatars.url(agent.avatar),
     )
     return shown.model_dump(mode="json")
 
 
 async def set_avatar(runtime: Runtime, session: AsyncSession, agent: Agent, data: bytes) -> Agent:
     """A new avatar for the agent (the old files go once the change is committed)."""
-    name = await upload.accept(
-        runtime.avatars,
-        runtime.image_slots,
-        data,
-        max_bytes=runtime.settings.avatar_max_bytes,
-        max_pixels=runtime.settings.avatar_max_pixels,
-    )
-    old, agent.avatar = agent.avatar, name
+    old, agent.avatar = agent.avatar, await runtime.avatars.accept(data)
     agent.updated_at = utcnow()
     session.add(agent)
     await session.flush()
-    after_commit(session, lambda: runtime.avatars.remove(old))
+    runtime.avatars.remove_after_commit(session, old)
     return agent
 
 
@@ -99,15 +88,14 @@ async def remove_avatar(runtime: Runtime, session: AsyncSession, agent: Agent) -
     agent.updated_at = utcnow()
     session.add(agent)
     await session.flush()
-    after_commit(session, lambda: runtime.avatars.remove(old))
+    runtime.avatars.remove_after_commit(session, old)
     return agent
 
 
 async def delete(runtime: Runtime, session: AsyncSession, agent: Agent) -> None:
     """Delete an agent; dialogs it was the default of are answered by the assistant."""
-    old = agent.avatar
     await session.delete(agent)
-    after_commit(session, lambda: runtime.avatars.remove(old))
+    runtime.avatars.remove_after_commit(session, agent.avatar)
 
 
 def _usable_by(caller: AccessClaims) -> ColumnElement[bool]:
