@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
 T = TypeVar("T")
 DEFAULT_QUEUE = "llm"
@@ -151,9 +152,27 @@ def load(path: str | Path) -> Providers:
     return Providers(tuple(parsed.providers))
 
 
-def from_settings(providers_file: str, base_url: str, models: list[str]) -> Providers:
-    """The file's providers when `PARLEY_PROVIDERS_FILE` is set, else the single default one."""
-    return load(providers_file) if providers_file else default_provider(base_url, models)
+class ProviderSettings(BaseSettings):
+    """The settings that name the providers, read alike by chat (which routes each answer job)
+    and the llm-worker (which calls the provider a job names)."""
+
+    model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
+
+    providers_file: str = Field("", alias="PARLEY_PROVIDERS_FILE")
+    openai_base_url: str = Field("", alias="OPENAI_BASE_URL")
+    models_setting: str = Field("", alias="PARLEY_MODELS")
+
+    @property
+    def listed_models(self) -> list[str]:
+        """The models `PARLEY_MODELS` names (without a providers file)."""
+        return [m.strip() for m in self.models_setting.split(",") if m.strip()]
+
+    def providers(self) -> Providers:
+        """The file's providers when `PARLEY_PROVIDERS_FILE` is set, else the single default
+        one; ProvidersFileError if the file cannot be used."""
+        if self.providers_file:
+            return load(self.providers_file)
+        return default_provider(self.openai_base_url, self.listed_models)
 
 
 def exit_on_bad_providers_file(service: str, build: Callable[[], T]) -> T:

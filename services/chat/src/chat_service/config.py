@@ -4,18 +4,15 @@ from pathlib import Path
 
 from pydantic import Field
 
-from kit.providers import Providers, from_settings
+from kit.providers import ProviderSettings
 from kit.settings import KitSettings
 
 DEMO_MODEL = "parley-demo"
 
 
-class Settings(KitSettings):
+class Settings(KitSettings, ProviderSettings):
     database_url_setting: str | None = Field(None, alias="CHAT_DATABASE_URL")
     openai_api_key: str = Field("", alias="OPENAI_API_KEY")
-    openai_base_url: str = Field("", alias="OPENAI_BASE_URL")
-    models_setting: str = Field("", alias="PARLEY_MODELS")
-    providers_file: str = Field("", alias="PARLEY_PROVIDERS_FILE")
     # agents' avatars: shared by every chat replica (a volume), like auth's
     agent_avatars_dir_setting: Path | None = Field(None, alias="CHAT_AVATARS_DIR")
     default_model_setting: str = Field("", alias="PARLEY_DEFAULT_MODEL")
@@ -63,16 +60,11 @@ class Settings(KitSettings):
         """The same database for synchronous code (the chat-worker's Celery tasks)."""
         return self.database_url.replace("+aiosqlite", "").replace("+asyncpg", "+psycopg2")
 
-    def providers(self) -> Providers:
-        """The providers (`kit.providers`); ProvidersFileError if the file cannot be used."""
-        listed = [m.strip() for m in self.models_setting.split(",") if m.strip()]
-        return from_settings(self.providers_file, self.openai_base_url, listed)
-
     @property
     def models(self) -> list[str]:
-        configured = [m.strip() for m in self.models_setting.split(",") if m.strip()]
-        if configured:
-            return configured
+        """The models offered without a providers file when the provider cannot list its own."""
+        if listed := self.listed_models:
+            return listed
         return ["gpt-4o-mini"] if self.openai_api_key else [DEMO_MODEL]
 
     def context_tokens(self, model: str) -> int:
