@@ -4,12 +4,24 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field
 
 from kit.schemas import Input
 
 HANDLE = r"^[a-z][a-z0-9_-]{1,31}$"
-Handle = Annotated[str, Field(pattern=HANDLE, description="How messages address it: `@handle`.")]
+
+
+def _not_built_in(handle: str) -> str:
+    if handle == "assistant":
+        raise ValueError("This handle is the built-in assistant's.")
+    return handle
+
+
+Handle = Annotated[
+    str,
+    Field(pattern=HANDLE, description="How messages address it: `@handle`."),
+    AfterValidator(_not_built_in),
+]
 AgentName = Annotated[str, Field(min_length=1, max_length=64)]
 Description = Annotated[str, Field(max_length=500)]
 Instructions = Annotated[str, Field(max_length=8000)]

@@ -11,9 +11,8 @@ import re
 import uuid
 from datetime import UTC, datetime
 
-from sqlalchemy import ColumnElement
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import col, or_, select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from chat_service.agents.schemas import (
@@ -98,13 +97,15 @@ async def delete(runtime: Runtime, session: AsyncSession, agent: Agent) -> None:
     runtime.avatars.remove_after_commit(session, agent.avatar)
 
 
-def _usable_by(caller: AccessClaims) -> ColumnElement[bool]:
-    return or_(col(Agent.owner) == "system", col(Agent.owner) == f"user:{caller.user_id}")
+def _owners_usable_by(caller: AccessClaims) -> tuple[str, ...]:
+    """Whose agents the caller may use (`Agent.owner`): the system's and their own."""
+    return ("system", f"user:{caller.user_id}")
 
 
 async def usable(runtime: Runtime, session: AsyncSession, caller: AccessClaims) -> list[Agent]:
     """The agents the caller may use: the assistant first, then by handle."""
-    rows = await session.exec(select(Agent).where(_usable_by(caller)).order_by(col(Agent.handle)))
+    query = select(Agent).where(col(Agent.owner).in_(_owners_usable_by(caller)))
+    rows = await session.exec(query.order_by(col(Agent.handle)))
     return [assistant(runtime), *rows.all()]
 
 
@@ -114,8 +115,18 @@ async def get_usable(
     if agent_id == ASSISTANT_ID:
         return assistant(runtime)
     agent = await session.get(Agent, agent_id)
-    if agent is None or agent.owner not in ("system", f"user:{caller.user_id}"):
+    if agent is None or agent.owner not in _owners_usable_by(caller):
         return None
+    return agent
+
+
+async def usable_or_422(
+    runtime: Runtime, session: AsyncSession, caller: AccessClaims, agent_id: uuid.UUID
+) -> Agent:
+    """The agent `agent_id` names, if the caller may use it; else a 422 on `agent_id`."""
+    agent = await get_usable(runtime, session, caller, agent_id)
+    if agent is None:
+        raise FieldErrors({"agent_id": ["No agent you may use has this id."]})
     return agent
 
 
@@ -126,7 +137,9 @@ async def by_handle(
     found = {
         a.owner: a
         for a in await session.exec(
-            select(Agent).where(col(Agent.handle) == handle, _usable_by(caller))
+            select(Agent).where(
+                col(Agent.handle) == handle, col(Agent.owner).in_(_owners_usable_by(caller))
+            )
         )
     }
     agent = found.get(f"user:{caller.user_id}") or found.get("system")
@@ -148,8 +161,6 @@ async def create(
 ) -> Agent:
     if data.scope == "system" and not caller.staff:
         raise Forbidden("Only staff may make system agents.", code="staff_only")
-    if data.handle == "assistant":
-        raise FieldErrors({"handle": ["This handle is the built-in assistant's."]})
     model = await runtime.catalog.check(data.model)
     agent = Agent(
         **data.model_dump(exclude={"model", "scope"}),
@@ -178,8 +189,6 @@ async def editable(
 
 async def update(runtime: Runtime, session: AsyncSession, agent: Agent, data: AgentUpdate) -> Agent:
     changes = data.model_dump(exclude_unset=True)
-    if changes.get("handle") == "assistant":
-        raise FieldErrors({"handle": ["This handle is the built-in assistant's."]})
     if "model" in changes:
         model = await runtime.catalog.check(changes["model"])
         changes["model"] = model.id if model else None
@@ -212,10 +221,7 @@ async def addressed(
     """Who answers a new message: the `agent_id` asked for (422 on it if the caller may not use
     it), else the agent a leading `@handle` names, else the dialog's (the assistant if gone)."""
     if agent_id is not None:
-        agent = await get_usable(runtime, session, caller, agent_id)
-        if agent is None:
-            raise FieldErrors({"agent_id": ["No agent you may use has this id."]})
-        return agent
+        return await usable_or_422(runtime, session, caller, agent_id)
     if (mentioned := mention(text)) and (
         agent := await by_handle(runtime, session, caller, mentioned[0])
     ):

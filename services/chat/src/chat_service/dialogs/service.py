@@ -12,7 +12,7 @@ from chat_service.dialogs.schemas import DialogCreate
 from chat_service.messages import posting
 from chat_service.models import Dialog, Message
 from chat_service.runtime import Runtime
-from kit.errors import FieldErrors, NotFound
+from kit.errors import NotFound
 from kit.jwt import AccessClaims
 
 TITLE_CHARS = 60
@@ -41,9 +41,7 @@ async def default_agent(
     agent the caller may not use."""
     if agent_id is None or agent_id == ASSISTANT_ID:
         return None
-    if await agents.get_usable(runtime, session, caller, agent_id) is None:
-        raise FieldErrors({"agent_id": ["No agent you may use has this id."]})
-    return agent_id
+    return (await agents.usable_or_422(runtime, session, caller, agent_id)).id
 
 
 async def create_dialog(
