@@ -68,3 +68,25 @@ def test_a_newer_generation_than_the_mark_is_generated(redis_server: RedisServer
         assert unsent is not None
         assert (unsent["generation"], unsent["status"]) == (2, "completed")
         assert unsent["answer_text"]
+
+
+def test_a_provider_this_worker_does_not_know_fails_the_answer_clearly(
+    redis_server: RedisServer,
+) -> None:
+    # the worker's providers file lacks the provider chat routed the job to
+    redis = sync_redis(redis_server.url)
+    job = Job(message_id=uuid.uuid4(), generation=1, model="m", messages=[], provider="gone")
+    status, unsent = generate(
+        job,
+        llm=None,
+        chat=ChatClient("http://127.0.0.1:9", "token", budget_seconds=0.2),  # unreachable
+        redis=redis,
+        inflight=InFlight(redis),
+    )
+    assert status == "callback_failed"  # kept to be sent again, never generated
+    assert unsent is not None
+    assert (unsent["status"], unsent["error"]["code"], unsent["error"]["retryable"]) == (
+        "failed",
+        "provider_unknown",
+        False,
+    )

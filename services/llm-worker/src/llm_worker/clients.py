@@ -26,12 +26,11 @@ def providers() -> Providers:
 
 
 @cache
-def llm(provider_name: str) -> openai.OpenAI:
-    """The client of a provider; ProviderUnknown for a name this worker's providers file does
-    not have."""
+def llm(provider_name: str) -> openai.OpenAI | None:
+    """The client of a provider; None for a name this worker's providers file does not have."""
     provider = providers().get(provider_name)
     if provider is None:
-        raise ProviderUnknown(provider_name)
+        return None
     # the SDK is built on httpx2: its own client class, sized for every generation at once
     timeout = httpx2.Timeout(settings.llm_timeout, connect=10.0)
     return openai.OpenAI(
@@ -61,11 +60,6 @@ def redis() -> Redis:
 @cache
 def inflight() -> InFlight:
     return InFlight(redis())
-
-
-class ProviderUnknown(LookupError):
-    """A job names a provider this worker does not know (its providers file differs from
-    chat's)."""
 
 
 def warm_up() -> None:

@@ -71,6 +71,11 @@ def _error(code: str, message: str, retryable: bool) -> dict[str, Any]:
     return {"code": code, "message": message, "retryable": retryable}
 
 
+def failed(generation: int, code: str, message: str, retryable: bool) -> dict[str, Any]:
+    """The callback body of an answer that failed before any text."""
+    return Outcome(error=_error(code, message, retryable)).callback_body(generation)
+
+
 def _retry_after(exc: openai.APIStatusError) -> float | None:
     value = exc.response.headers.get("retry-after") if exc.response is not None else None
     try:
@@ -234,9 +239,10 @@ def run_provider(
 
 
 def generate(
-    job: Job, *, llm: openai.OpenAI, chat: ChatClient, redis: Redis, inflight: InFlight
+    job: Job, *, llm: openai.OpenAI | None, chat: ChatClient, redis: Redis, inflight: InFlight
 ) -> tuple[str, dict[str, Any] | None]:
-    """Produce the answer for one job.
+    """Produce the answer for one job; `llm` is its provider's client, None when this worker
+    does not know the provider (its providers file differs from chat's): the answer fails.
 
     Returns a status and, when chat could not be told, the callback body to send again later.
     """
@@ -259,7 +265,12 @@ def generate(
         if parked is not None:  # generated earlier; chat only has to hear it
             return report(chat, job.message_id, json.loads(parked), redis, job.provider)
         outcome = Outcome()
-        if int(deliveries) > MAX_DELIVERIES:
+        if llm is None:
+            log.error("no provider %r is configured on this worker", job.provider)
+            outcome.error = _error(
+                "provider_unknown", "The model's provider is not configured; ask an admin.", False
+            )
+        elif int(deliveries) > MAX_DELIVERIES:
             outcome.error = _error(
                 "too_many_attempts", "The answer failed repeatedly; try again.", True
             )

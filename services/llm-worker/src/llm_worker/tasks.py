@@ -12,7 +12,7 @@ from kit import answer_jobs
 from kit.logging import message_id_var, request_id_var
 from llm_worker import clients
 from llm_worker.celery_app import app
-from llm_worker.completion import generate, report
+from llm_worker.completion import failed, generate, report
 
 log = logging.getLogger(__name__)
 CALLBACK_RETRY_SECONDS = 15
@@ -21,15 +21,9 @@ TASK_RETRIES = 20
 
 def give_up(message_id: uuid.UUID, generation: int, exc: Exception) -> str:
     log.error("answer job failed for good: %s", exc)
-    body = answer_jobs.AnswerIn(
-        generation=generation,
-        status="failed",
-        error=answer_jobs.AnswerError(
-            code="worker_error", message="The answer could not be produced.", retryable=True
-        ),
-    )
+    body = failed(generation, "worker_error", "The answer could not be produced.", True)
     try:
-        clients.chat().answer(message_id, body.model_dump(mode="json"))
+        clients.chat().answer(message_id, body)
     except Exception:
         log.exception("could not tell chat; its reaper will fail the message")
     return "failed"
@@ -51,13 +45,10 @@ def generate_answer(
     message_token = message_id_var.set(message_id)
     try:
         try:
+            provider = provider or clients.providers().first.name
             if outcome is not None:  # the answer exists; only chat still has to hear it
                 status, unsent = report(
-                    clients.chat(),
-                    uuid.UUID(message_id),
-                    outcome,
-                    clients.redis(),
-                    provider or clients.providers().first.name,
+                    clients.chat(), uuid.UUID(message_id), outcome, clients.redis(), provider
                 )
             else:
                 job = answer_jobs.Job(
@@ -65,34 +56,16 @@ def generate_answer(
                     generation=generation,
                     model=model,
                     messages=messages,
-                    provider=provider or clients.providers().first.name,
+                    provider=provider,
                     temperature=temperature,
                 )
-                try:
-                    llm = clients.llm(job.provider)
-                except clients.ProviderUnknown:
-                    log.error("no provider %r is configured on this worker", job.provider)
-                    unknown = answer_jobs.AnswerIn(
-                        generation=generation,
-                        status="failed",
-                        error=answer_jobs.AnswerError(
-                            code="provider_unknown",
-                            message="The model's provider is not configured; ask an admin.",
-                            retryable=False,
-                        ),
-                    )
-                    body = unknown.model_dump(mode="json")
-                    status, unsent = report(
-                        clients.chat(), job.message_id, body, clients.redis(), job.provider
-                    )
-                else:
-                    status, unsent = generate(
-                        job,
-                        llm=llm,
-                        chat=clients.chat(),
-                        redis=clients.redis(),
-                        inflight=clients.inflight(),
-                    )
+                status, unsent = generate(
+                    job,
+                    llm=clients.llm(provider),
+                    chat=clients.chat(),
+                    redis=clients.redis(),
+                    inflight=clients.inflight(),
+                )
         except Exception as exc:
             # Chat or Redis unreachable for longer than their own retries: run the whole job
             # again later rather than let Celery acknowledge a failed job (which would leave
