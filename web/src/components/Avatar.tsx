@@ -25,21 +25,28 @@ function initials(user: Pick<User, "username" | "profile">): string {
   return (fromNames || user.username.slice(0, 2)).toUpperCase();
 }
 
-/** An agent's avatar, or the first letter of its name when it has none. */
-export function AgentAvatar({ agent, size = "sm" }: { agent: { name: string; avatar_url: string | null }; size?: "sm" | "md" }) {
-  const url = avatarSrc(agent.avatar_url);
+type Size = "sm" | "md" | "lg";
+
+/** A square-cropped round image (CSS `object-fit: cover`), or `fallback` letters when there is
+ * none or it fails to load. */
+function RoundImage({ url, fallback, size, alt }: { url: string | null; fallback: string; size: Size; alt: string }) {
   const [failed, setFailed] = useState<string | null>(null);
   if (url && failed !== url) {
-    return <img className={`avatar avatar--${size}`} src={url} alt="" onError={() => setFailed(url)} />;
+    return <img className={`avatar avatar--${size}`} src={url} alt={alt} onError={() => setFailed(url)} />;
   }
   return (
-    <span className={`avatar avatar--${size} avatar--initials`} aria-hidden="true">
-      {agent.name.slice(0, 1).toUpperCase()}
+    <span className={`avatar avatar--${size} avatar--initials`} role={alt ? "img" : undefined} aria-label={alt || undefined} aria-hidden={alt ? undefined : true}>
+      {fallback}
     </span>
   );
 }
 
-/** A square-cropped round avatar (CSS `object-fit: cover`), or initials when there is none. */
+/** An agent's avatar, or the first letter of its name. */
+export function AgentAvatar({ agent, size = "sm" }: { agent: { name: string; avatar_url: string | null }; size?: Size }) {
+  return <RoundImage url={avatarSrc(agent.avatar_url)} fallback={agent.name.slice(0, 1).toUpperCase()} size={size} alt="" />;
+}
+
+/** A user's avatar, or their initials. */
 export function Avatar({
   user,
   size = "md",
@@ -47,18 +54,9 @@ export function Avatar({
   alt = "",
 }: {
   user: Pick<User, "username" | "profile">;
-  size?: "sm" | "md" | "lg";
+  size?: Size;
   src?: string | null;
   alt?: string;
 }) {
-  const url = avatarSrc(src ?? user.profile.avatar_url);
-  const [failed, setFailed] = useState<string | null>(null);
-  if (url && failed !== url) {
-    return <img className={`avatar avatar--${size}`} src={url} alt={alt} onError={() => setFailed(url)} />;
-  }
-  return (
-    <span className={`avatar avatar--${size} avatar--initials`} role={alt ? "img" : undefined} aria-label={alt || undefined} aria-hidden={alt ? undefined : true}>
-      {initials(user)}
-    </span>
-  );
+  return <RoundImage url={avatarSrc(src ?? user.profile.avatar_url)} fallback={initials(user)} size={size} alt={alt} />;
 }
