@@ -84,6 +84,7 @@ def gateway_settings(services: Services, redis_server: RedisServer) -> Settings:
         PARLEY_PUBLIC_URL=PUBLIC_URL,
         PARLEY_CORS_ORIGINS="https://app.example",
         PARLEY_WEB_DIR="/nonexistent",
+        PARLEY_INTERNAL_TOKEN=INTERNAL,
     )
 
 

@@ -25,6 +25,8 @@ class Settings(KitSettings):
     trusted_proxies_setting: str = Field("", alias="PARLEY_TRUSTED_PROXIES")
     # How soon an unknown `kid` may make the gateway fetch auth's JWKS again.
     jwks_refetch_seconds: float = Field(30.0, alias="PARLEY_JWKS_REFETCH_SECONDS")
+    # Requests per minute one API key may make (a burst of as many, refilling evenly); 0: off.
+    api_key_requests_per_minute: int = Field(600, alias="PARLEY_API_KEY_REQUESTS_PER_MINUTE")
     max_json_bytes: int = 1_000_000
     # a 5 MiB avatar and its multipart envelope; auth checks its own limit from Content-Length
     max_upload_bytes: int = 5 * 1024 * 1024 + 64 * 1024

@@ -20,17 +20,19 @@ from fastapi.middleware.cors import CORSMiddleware
 from starlette.middleware import Middleware
 from starlette.responses import JSONResponse, Response
 
-from gateway import docs, proxy, routes, tokens, web
+from gateway import api_keys, docs, proxy, routes, tokens, web
 from gateway import openapi as openapi_document
 from gateway.clientip import ClientAddress
 from gateway.config import Settings, settings
 from gateway.fastpath import ProxyFastPath
 from gateway.security import SecurityHeadersMiddleware
+from kit import api_keys as keys
 from kit.app import create_app
-from kit.errors import Forbidden, NotFound
+from kit.errors import Forbidden, NotFound, Unauthorized
 from kit.health import serve_health_in_thread
-from kit.jwt import JWKSVerifier, http_jwks
+from kit.jwt import JWKSVerifier, bearer_token, http_jwks
 from kit.logging import configure_logging
+from kit.ratelimit import Limit, RateLimiter
 from kit.redis_clients import async_redis
 
 GATEWAY_API_PATHS = frozenset({"/api/openapi.json", "/api/docs"})  # served by the gateway itself
@@ -54,6 +56,20 @@ def build_app(config: Settings = settings, *, serve_metrics: bool = True) -> Fas
             min_refetch_seconds=config.jwks_refetch_seconds,
         )
         app.state.access = tokens.AccessVerifier(verifier, redis)
+        app.state.keys = api_keys.KeyExchange(
+            http, config.auth_url, config.internal_token, verifier
+        )
+        app.state.limiter = RateLimiter(redis)
+        app.state.key_limit = (
+            Limit(
+                "api-key",
+                config.api_key_requests_per_minute,
+                60,
+                "This API key is making too many requests; slow down.",
+            )
+            if config.api_key_requests_per_minute > 0
+            else None
+        )
         app.state.client_address = ClientAddress(config.trusted_proxies)
         app.state.upstreams = {routes.AUTH: config.auth_url, routes.CHAT: config.chat_url}
 
@@ -196,13 +212,34 @@ async def _authenticate(request: Request, route: routes.Route) -> asyncio.Future
     if route.public:
         return None
     access: tokens.AccessVerifier = request.app.state.access
-    claims = await access.claims(request.headers.get("authorization"))
+    authorization = request.headers.get("authorization")
+    if keys.is_api_key(token := bearer_token(authorization)):
+        await _authenticate_key(request, route, token)
+        return None
+    claims = await access.claims(authorization)
     if route.staff and not claims.staff:
         raise Forbidden("Only staff may do this.")
     if request.method in SAFE_METHODS:
         return asyncio.ensure_future(access.check_not_revoked(claims))
     await access.check_not_revoked(claims)
     return None
+
+
+async def _authenticate_key(request: Request, route: routes.Route, key: str) -> None:
+    """An API key: its scopes, its request rate and its revocation checked before anything is
+    sent; the service receives the access token it was traded for (`api_keys`)."""
+    state = request.app.state
+    traded = await state.keys.trade(key)
+    api_keys.check_scope(route.scope, request.method, traded.claims)
+    request.scope[proxy.AUTHORIZATION_SCOPE_KEY] = f"Bearer {traded.token}"
+    checks = [state.access.check_not_revoked(traded.claims)]
+    if state.key_limit is not None:
+        checks.append(state.limiter.hit(state.key_limit, str(traded.claims.key_id)))
+    try:
+        await asyncio.gather(*checks)
+    except Unauthorized:
+        state.keys.forget(key)
+        raise keys.InvalidApiKey() from None
 
 
 async def _answer(

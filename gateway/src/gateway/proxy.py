@@ -39,6 +39,9 @@ DROPPED_RESPONSE_HEADERS = frozenset(
     {b"connection", b"keep-alive", b"transfer-encoding", b"server", b"date", b"x-request-id"}
 )
 STREAM_ABOVE_BYTES = 1_000_000
+# Where the gateway puts the credential a service receives in place of the client's (an API
+# key's access token, `api_keys`).
+AUTHORIZATION_SCOPE_KEY = "parley.authorization"
 PATH_SAFE = "/:@!$&'()*+,;=-._~"
 
 
@@ -85,6 +88,8 @@ async def read_body(request: Request, limit: int) -> bytes:
 def upstream_headers(request: Request, client_ip: str) -> dict[str, str]:
     headers = {k: v for k in FORWARDED_REQUEST_HEADERS if (v := request.headers.get(k)) is not None}
     headers["x-real-ip"] = client_ip
+    if (authorization := request.scope.get(AUTHORIZATION_SCOPE_KEY)) is not None:
+        headers["authorization"] = authorization
     if (rid := request_id_var.get()) is not None:
         headers[REQUEST_ID_HEADER] = rid
     return headers

@@ -2,9 +2,9 @@
 
 A request's route is its exact path's entry if it has one, else the first pattern entry that
 matches it, else the first prefix entry it falls under. The route says who may call (public,
-any signed-in user, staff), how large a body may be, and what the answer does to the refresh
-cookie; `main.forward` authenticates, sends and applies exactly that. A path under no entry is
-a 404, as is any path with dot segments.
+any signed-in user, staff, an API key with which scope), how large a body may be, and what the
+answer does to the refresh cookie; `main.forward` authenticates, sends and applies exactly
+that. A path under no entry is a 404, as is any path with dot segments.
 """
 
 from __future__ import annotations
@@ -39,6 +39,8 @@ class Route:
     prefix: bool = False
     public: bool = False  # reachable without an access token
     staff: bool = False  # staff tokens only (the service checks the database again)
+    # the API-key scope it needs (GETs also take `read`); None: never with a key (§11)
+    scope: str | None = None
     upload: bool = False  # the upload body limit instead of the JSON one
     issues_cookie: bool = False  # a 2xx answer's refresh token becomes the cookie
     reads_cookie: bool = False  # a POST gets the cookie's token in its body (CSRF-checked)
@@ -75,8 +77,14 @@ EXACT: dict[str, Route] = {
 }
 # paths with an id in them (the first match wins)
 PATTERNS: tuple[tuple[re.Pattern[str], Route], ...] = (
-    (re.compile(r"^/api/agents/[^/]+/avatar$"), Route("/api/agents/", CHAT, upload=True)),
+    (
+        re.compile(r"^/api/agents/[^/]+/avatar$"),
+        Route("/api/agents/", CHAT, upload=True, scope="chat"),
+    ),
     (re.compile(r"^/api/agents/avatars/[^/]+$"), Route("/api/agents/", CHAT, public=True)),
+    # budgets and usage are chat's (it counts the tokens); users themselves are auth's
+    (re.compile(r"^/api/admin/users/[^/]+/budget$"), Route("/api/admin/", CHAT, staff=True)),
+    (re.compile(r"^/api/admin/usage$"), Route("/api/admin/", CHAT, staff=True)),
 )
 # the first match wins; each prefix is also the metrics label of what falls under it
 PREFIXES: tuple[Route, ...] = (
@@ -84,11 +92,13 @@ PREFIXES: tuple[Route, ...] = (
     Route("/api/users/", AUTH, prefix=True),
     Route("/api/avatars/", AUTH, prefix=True, public=True),
     Route("/api/admin/", AUTH, prefix=True, staff=True),
-    Route("/api/dialogs", CHAT, prefix=True),
-    Route("/api/messages/", CHAT, prefix=True),
-    Route("/api/models", CHAT, prefix=True),
-    Route("/api/agents", CHAT, prefix=True),
-    Route("/api/webhooks", CHAT, prefix=True),
+    Route("/api/keys", AUTH, prefix=True),
+    Route("/api/dialogs", CHAT, prefix=True, scope="chat"),
+    Route("/api/messages/", CHAT, prefix=True, scope="chat"),
+    Route("/api/models", CHAT, prefix=True, scope="chat"),
+    Route("/api/agents", CHAT, prefix=True, scope="chat"),
+    Route("/api/webhooks", CHAT, prefix=True, scope="webhooks"),
+    Route("/api/usage", CHAT, prefix=True, scope="read"),
 )
 
 

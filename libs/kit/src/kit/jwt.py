@@ -28,6 +28,8 @@ from kit.errors import Unauthorized
 
 ALGORITHM = "EdDSA"
 ACCESS_TYPE = "access"
+# What an API key may be used for (docs/DESIGN.md §11); a session's token may do everything.
+KEY_SCOPES = ("chat", "read", "webhooks")
 
 
 class InvalidToken(Unauthorized):
@@ -42,6 +44,10 @@ class AccessClaims:
     staff: bool
     expires_at: datetime
     token_id: str
+    # Set when the token was exchanged for an API key by the gateway: the key's id (also the
+    # token's `sid`, so revoking the key revokes its tokens like a session's) and its scopes.
+    key_id: uuid.UUID | None = None
+    scopes: frozenset[str] = frozenset(KEY_SCOPES)
 
 
 # --- signing (auth owns the keys; kept here so both sides share one definition) ---------------
@@ -100,9 +106,11 @@ def sign_access_token(
     staff: bool,
     lifetime: timedelta,
     now: datetime | None = None,
+    scopes: tuple[str, ...] | None = None,
 ) -> str:
+    """A session's access token; with `scopes`, an API key's (its id is the `session_id`)."""
     now = now or datetime.now(UTC)
-    claims = {
+    claims: dict[str, Any] = {
         "iss": issuer,
         "aud": audience,
         "sub": str(user_id),
@@ -114,6 +122,9 @@ def sign_access_token(
         "email_confirmed": email_confirmed,
         "staff": staff,
     }
+    if scopes is not None:
+        claims["key"] = True
+        claims["scope"] = " ".join(scopes)
     return jwt.encode(claims, key, algorithm=ALGORITHM, headers={"kid": key_id(key.public_key())})
 
 
@@ -239,13 +250,21 @@ class JWKSVerifier:
         if claims["iat"] > time.time() + self._leeway:
             raise InvalidToken("The token is not valid yet.")
         try:
+            session_id = uuid.UUID(claims["sid"])
+            is_key = claims.get("key") is True
             return AccessClaims(
                 user_id=uuid.UUID(claims["sub"]),
-                session_id=uuid.UUID(claims["sid"]),
+                session_id=session_id,
                 email_confirmed=bool(claims.get("email_confirmed", False)),
-                staff=bool(claims.get("staff", False)),
+                staff=bool(claims.get("staff", False)) and not is_key,
                 expires_at=datetime.fromtimestamp(claims["exp"], UTC),
                 token_id=str(claims["jti"]),
+                key_id=session_id if is_key else None,
+                scopes=(
+                    frozenset(str(claims.get("scope", "")).split()) & frozenset(KEY_SCOPES)
+                    if is_key
+                    else frozenset(KEY_SCOPES)
+                ),
             )
         except (ValueError, TypeError, OverflowError, OSError):
             # an `exp` beyond datetime's range (year 9999) is as invalid as a malformed one

@@ -23,7 +23,13 @@ RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 
 
 async def get_current_user(claims: ClaimsDep, session: SessionDep) -> User:
-    """The signed-in user; a revoked session or a deactivated user is refused at once."""
+    """The signed-in user; a revoked session or a deactivated user is refused at once.
+
+    Nothing in auth is open to an API key (keys, password, account, admin): the gateway refuses
+    such tokens already, and this says so again for a token that reached auth some other way.
+    """
+    if claims.key_id is not None:
+        raise Forbidden("API keys cannot be used here; sign in.", code="api_key_not_allowed")
     auth_session = await session.get(AuthSession, claims.session_id)
     if auth_session is None or auth_session.revoked_at is not None:
         raise Unauthorized("This session has ended; sign in again.", code="session_revoked")

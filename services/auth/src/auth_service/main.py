@@ -13,6 +13,7 @@ from fastapi import FastAPI, Request
 from auth_service.accounts import endpoints as accounts_endpoints
 from auth_service.accounts import internal as accounts_internal
 from auth_service.admin import endpoints as admin_endpoints
+from auth_service.api_keys import endpoints as api_keys_endpoints
 from auth_service.config import Settings, settings
 from auth_service.keys import KeyRing
 from auth_service.passwords import Passwords, common_passwords
@@ -104,8 +105,10 @@ def build_app(config: Settings = settings) -> FastAPI:
         max_file_bytes=config.avatar_max_bytes,
         is_upload=profiles_endpoints.is_avatar_upload,
     )
+    app.include_router(api_keys_endpoints.router, tags=["api keys"])
     app.include_router(admin_endpoints.router, tags=["admin"])
     app.include_router(accounts_internal.router)
+    app.include_router(api_keys_endpoints.internal)
 
     @app.get("/.well-known/jwks.json", include_in_schema=False)
     async def jwks(request: Request) -> dict[str, Any]:

@@ -1,11 +1,12 @@
-"""Auth's tables: users with their profile, sessions (refresh-token families), one-time tokens."""
+"""Auth's tables: users with their profile, sessions (refresh-token families), one-time tokens,
+API keys."""
 
 from __future__ import annotations
 
 import uuid
 from datetime import datetime
 
-from sqlalchemy import Column, ForeignKey, Index, String, Uuid, func, text
+from sqlalchemy import JSON, Column, ForeignKey, Index, String, Uuid, func, text
 from sqlmodel import Field, SQLModel
 
 from kit.db import UTCDateTime, new_id, utcnow
@@ -93,3 +94,26 @@ class EmailToken(SQLModel, table=True):
     )
     expires_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
     used_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
+
+
+class ApiKey(SQLModel, table=True):
+    """A program's credential (docs/DESIGN.md §11): shown once, kept only as a hash.
+
+    `prefix` (the first characters of the key) is kept readable so a person can tell their keys
+    apart; a revoked key keeps its row (usage names it) but never works again.
+    """
+
+    __tablename__ = "api_key"
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    user_id: uuid.UUID = Field(sa_column=_fk("user_account.id"))
+    name: str = Field(max_length=64)
+    prefix: str = Field(max_length=16)
+    key_hash: str = Field(sa_column=Column(String(64), unique=True, nullable=False))
+    scopes: list[str] = Field(sa_column=Column(JSON, nullable=False))
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
+    )
+    expires_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
+    last_used_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
+    revoked_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))

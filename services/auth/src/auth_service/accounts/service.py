@@ -25,6 +25,7 @@ from auth_service.accounts.schemas import (
     UserPublic,
     UserUpdate,
 )
+from auth_service.api_keys import service as api_keys
 from auth_service.models import EmailToken, Profile, User
 from auth_service.opaque import new_token, token_hash
 from auth_service.passwords import Passwords, check_password
@@ -332,6 +333,7 @@ async def delete_user(runtime: Runtime, session: AsyncSession, user: User, passw
     await sessions.revoke_sessions(
         runtime, session, await sessions.active_sessions(session, user.id)
     )
+    await api_keys.refuse_all(runtime, session, user.id)
     add_event(session, event_types.USER_DELETED, event_types.user_deleted(user.id))
     await session.flush()
     await session.delete(user)  # profile, sessions, refresh and email tokens cascade

@@ -9,6 +9,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from auth_service.accounts.service import user_public
 from auth_service.admin import repository as repo
 from auth_service.admin.schemas import AdminUser, AdminUserPage, AdminUserUpdate
+from auth_service.api_keys import service as api_keys
 from auth_service.models import Profile, User
 from auth_service.profiles.service import profile_of
 from auth_service.runtime import Runtime
@@ -71,6 +72,7 @@ async def update_user(
             await sessions.revoke_sessions(
                 runtime, session, await sessions.active_sessions(session, user.id)
             )
+            await api_keys.refuse_all(runtime, session, user.id)
     user.updated_at = utcnow()
     await session.flush()
     return admin_user(user, await profile_of(session, user), runtime.avatars)
