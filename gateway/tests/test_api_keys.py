@@ -87,8 +87,8 @@ class TestApiKeys:
             "insufficient_scope",
         )
         hooks = await make_key(gw, user, scopes=["webhooks"])
-        refused(await gw.client.get("/api/dialogs", headers=hooks["auth"]), 403, "insufficient_scope")
-        refused(await gw.client.get("/api/usage", headers=hooks["auth"]), 403, "insufficient_scope")
+        for path in ("/api/dialogs", "/api/usage"):
+            refused(await gw.client.get(path, headers=hooks["auth"]), 403, "insufficient_scope")
         made = await gw.client.post(
             "/api/webhooks",
             json={"url": "https://hooks.example/parley", "events": ["message.completed"]},

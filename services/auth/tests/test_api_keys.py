@@ -34,13 +34,13 @@ def internal(api: Any) -> dict[str, str]:
 
 
 async def exchange(api: Any, key: str) -> httpx.Response:
-    return await api.client.post("/internal/keys/exchange", json={"key": key}, headers=internal(api))
+    return await api.client.post(
+        "/internal/keys/exchange", json={"key": key}, headers=internal(api)
+    )
 
 
 async def make_key(api: Any, user: dict[str, Any], **body: Any) -> dict[str, Any]:
-    response = await api.client.post(
-        "/api/keys", json={"name": "ci", **body}, headers=user["auth"]
-    )
+    response = await api.client.post("/api/keys", json={"name": "ci", **body}, headers=user["auth"])
     assert response.status_code == 201, response.text
     created: dict[str, Any] = response.json()
     return created
@@ -55,21 +55,27 @@ class TestKeys:
         user = await api.register()
         created = await make_key(api, user, name="nightly report")
         key = created["key"]
-        assert keys.well_formed(key) and len(key) >= 35
+        assert keys.well_formed(key)
+        assert len(key) >= 35
         assert created["prefix"] == key[: keys.PREFIX_LENGTH]
         assert created["scopes"] == ["chat", "read", "webhooks"]
-        assert created["expires_at"] is None and created["last_used_at"] is None
+        assert created["expires_at"] is None
+        assert created["last_used_at"] is None
         async with api.runtime.db.session() as session:
             row = await session.get(ApiKey, uuid.UUID(created["id"]))
-        assert row is not None and row.key_hash == keys.digest(key) and key not in repr(row)
+        assert row is not None
+        assert row.key_hash == keys.digest(key)
+        assert key not in repr(row)
         listing = (await api.client.get("/api/keys", headers=user["auth"])).json()["data"]
         assert [k["id"] for k in listing] == [created["id"]]
-        assert "key" not in listing[0] and listing[0]["name"] == "nightly report"
+        assert "key" not in listing[0]
+        assert listing[0]["name"] == "nightly report"
         # nobody else sees or revokes it
         other = await api.register()
         assert (await api.client.get("/api/keys", headers=other["auth"])).json()["data"] == []
         gone = await api.client.delete(f"/api/keys/{created['id']}", headers=other["auth"])
-        assert gone.status_code == 404 and gone.json()["code"] == "api_key_not_found"
+        assert gone.status_code == 404
+        assert gone.json()["code"] == "api_key_not_found"
 
     async def test_exchange_gives_a_short_token_of_the_key_and_records_use(self, api: Any) -> None:
         user = await api.register()
@@ -81,7 +87,8 @@ class TestKeys:
         claims = await api.runtime.verifier.verify(traded.json()["access_token"])
         assert claims.user_id == uuid.UUID(user["user"]["id"])
         assert claims.key_id == claims.session_id == uuid.UUID(created["id"])
-        assert claims.scopes == frozenset({"chat", "read"}) and claims.staff is False
+        assert claims.scopes == frozenset({"chat", "read"})
+        assert claims.staff is False
         listing = (await api.client.get("/api/keys", headers=user["auth"])).json()["data"]
         assert listing[0]["last_used_at"] is not None
 
@@ -104,7 +111,8 @@ class TestKeys:
     )
     async def test_unknown_or_malformed_keys(self, api: Any, presented: str) -> None:
         refused = await exchange(api, presented)
-        assert refused.status_code == 401 and refused.json()["code"] == "invalid_api_key"
+        assert refused.status_code == 401
+        assert refused.json()["code"] == "invalid_api_key"
 
     async def test_revoked_key_is_refused_and_marked_for_the_gateway(self, api: Any) -> None:
         user = await api.register()
@@ -115,7 +123,8 @@ class TestKeys:
             account_state.revoked_session_key(uuid.UUID(created["id"]))
         )
         refused = await exchange(api, created["key"])
-        assert refused.status_code == 401 and refused.json()["code"] == "invalid_api_key"
+        assert refused.status_code == 401
+        assert refused.json()["code"] == "invalid_api_key"
         assert (await api.client.get("/api/keys", headers=user["auth"])).json()["data"] == []
 
     async def test_expiry(self, api: Any) -> None:
@@ -131,16 +140,18 @@ class TestKeys:
             session.add(row)
             await session.commit()
         refused = await exchange(api, created["key"])
-        assert refused.status_code == 401 and refused.json()["code"] == "invalid_api_key"
+        assert refused.status_code == 401
+        assert refused.json()["code"] == "invalid_api_key"
         past = await api.client.post(
             "/api/keys",
             json={"name": "old", "expires_at": "2020-01-01T00:00:00Z"},
             headers=user["auth"],
         )
-        assert past.status_code == 422 and "expires_at" in past.json()["errors"]
+        assert past.status_code == 422
+        assert "expires_at" in past.json()["errors"]
 
     @pytest.mark.parametrize(
-        "body, field",
+        ("body", "field"),
         [
             ({"name": ""}, "name"),
             ({"name": "x" * 65}, "name"),
@@ -156,18 +167,25 @@ class TestKeys:
         assert field in {name.split(".")[0] for name in response.json()["errors"]}
         assert (await api.client.get("/api/keys", headers=user["auth"])).json()["data"] == []
 
-    async def test_deactivated_account_keys_stop(self, api: Any, staff: dict[str, Any]) -> None:
+    async def test_deactivated_account_keys_stop(
+        self,
+        api: Any,
+        staff: dict[str, Any],  # noqa: F811  (the fixture)
+    ) -> None:
         user = await api.register()
         created = await make_key(api, user)
         deactivate = await api.client.patch(
-            f"/api/admin/users/{user['user']['id']}", json={"is_active": False}, headers=staff["auth"]
+            f"/api/admin/users/{user['user']['id']}",
+            json={"is_active": False},
+            headers=staff["auth"],
         )
         assert deactivate.status_code == 200
         assert await api.runtime.redis.exists(
             account_state.revoked_session_key(uuid.UUID(created["id"]))
         )
         refused = await exchange(api, created["key"])
-        assert refused.status_code == 401 and refused.json()["code"] == "invalid_api_key"
+        assert refused.status_code == 401
+        assert refused.json()["code"] == "invalid_api_key"
 
     async def test_exchange_is_internal_only(self, api: Any) -> None:
         user = await api.register()

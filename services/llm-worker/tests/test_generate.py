@@ -13,7 +13,7 @@ from kit.redis_clients import sync_redis
 from llm_worker.chat_client import ChatClient
 from llm_worker.completion import generate
 from llm_worker.inflight import InFlight
-from parley_testing.model_server import ModelServer
+from parley_testing.model_server import Behaviour, ModelServer
 from parley_testing.redis_server import RedisServer
 from parley_testing.servers import serve_asgi
 
@@ -90,3 +90,36 @@ def test_a_provider_this_worker_does_not_know_fails_the_answer_clearly(
         "provider_unknown",
         False,
     )
+
+
+@pytest.mark.parametrize("reports_usage", [True, False])
+def test_tokens_are_the_providers_or_an_estimate_marked_as_such(
+    redis_server: RedisServer, reports_usage: bool
+) -> None:
+    model = ModelServer(Behaviour(reply="one two three four", usage=reports_usage))
+    with serve_asgi(model.app) as url:
+        redis = sync_redis(redis_server.url)
+        prompt = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "count"}]
+        job = Job(message_id=uuid.uuid4(), generation=1, model="parley-demo", messages=prompt)
+        status, unsent = generate(
+            job,
+            llm=openai.OpenAI(api_key="test", base_url=f"{url}/v1", max_retries=0),
+            chat=ChatClient("http://127.0.0.1:9", "token", budget_seconds=0.2),  # unreachable
+            redis=redis,
+            inflight=InFlight(redis),
+        )
+        assert status == "callback_failed"
+        assert unsent is not None
+        if reports_usage:  # the test model counts words: 3 in the prompt, 4 in the answer
+            assert unsent["usage"] == {
+                "prompt_tokens": 3,
+                "completion_tokens": 4,
+                "total_tokens": 7,
+            }
+        else:  # about four characters a token, and four tokens of framing per message
+            assert unsent["usage"] == {
+                "prompt_tokens": 4 + 8,  # 14 characters
+                "completion_tokens": 5,  # 18 characters
+                "total_tokens": 17,
+                "estimated": 1,
+            }

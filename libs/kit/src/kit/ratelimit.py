@@ -17,6 +17,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from prometheus_client import Counter
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
@@ -24,6 +25,13 @@ from kit.errors import ServiceUnavailable, TooManyRequests
 from kit.settings import KitSettings
 
 PREFIX = "parley:rl:"
+# Requests refused by a limit or a budget; `limit` is a policy name (a few fixed ones), never a
+# user, key or workspace.
+REFUSALS = Counter(
+    "parley_limit_refusals_total",
+    "Requests refused by a rate limit or budget.",
+    ["reason", "limit"],
+)
 
 # ARGV: limit, period (ms). Answers {allowed, remaining, retry_after_ms, reset_ms}.
 _GCRA = """
@@ -111,6 +119,7 @@ class RateLimiter:
         """Count one event; over the limit a 429 with the headers (or, unless `enforce`, the no)."""
         decision = await self.check(limit, key)
         if not decision.allowed and enforce:
+            REFUSALS.labels("rate_limited", limit.name).inc()
             raise RateLimited(
                 limit.message, retry_after=decision.retry_after, headers=decision.headers
             )

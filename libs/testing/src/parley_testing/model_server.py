@@ -43,6 +43,7 @@ class Behaviour:
     fault_after_tokens: int = 0  # for stall/drop: tokens sent before the fault
     # "linger": the whole answer and [DONE], then the stream stays open (it should end)
     retry_after: int | None = None
+    usage: bool = True  # False: like servers that never report token counts
     models: list[str] = field(default_factory=lambda: [DEMO_MODEL])
 
 
@@ -144,7 +145,7 @@ class ModelServer:
                 )
             )
         yield _sse(_chunk(chunk_id, model, {}, finish="stop"))
-        if (body.get("stream_options") or {}).get("include_usage"):
+        if (body.get("stream_options") or {}).get("include_usage") and self.behaviour.usage:
             usage = _usage(body, text)
             yield _sse(
                 {

@@ -19,6 +19,8 @@ class Settings(KitSettings, ProviderSettings):
     system_prompt: str = Field("You are a helpful assistant.", alias="PARLEY_SYSTEM_PROMPT")
     context_messages: int = Field(5, alias="PARLEY_CONTEXT_MESSAGES")
     unconfirmed_message_quota: int = Field(3, alias="PARLEY_UNCONFIRMED_MESSAGE_QUOTA")
+    # tokens a user may spend per month unless staff set their own budget; None: unlimited
+    default_monthly_tokens: int | None = Field(None, ge=0, alias="PARLEY_DEFAULT_MONTHLY_TOKENS")
     task_visibility_timeout: int = Field(300, alias="PARLEY_TASK_VISIBILITY_TIMEOUT")
     sse_ping_seconds: float = Field(15.0, alias="PARLEY_SSE_PING_SECONDS")
     sse_max_per_user: int = Field(5, alias="PARLEY_SSE_MAX_PER_USER")

@@ -23,6 +23,7 @@ from chat_service.messages.answering import sse
 from chat_service.messages.answering.hub import AnswerHub
 from chat_service.messages.answering.queue import JobQueue
 from chat_service.runtime import Runtime
+from chat_service.usage import endpoints as usage_endpoints
 from chat_service.webhooks import WEBHOOK_QUEUE
 from chat_service.webhooks import endpoints as webhook_endpoints
 from kit.app import create_app
@@ -121,6 +122,7 @@ def build_app(config: Settings = settings, *, jwks_source: JWKSSource | None = N
     app.include_router(catalog.router)
     app.include_router(agents.router)
     app.include_router(webhook_endpoints.router)
+    app.include_router(usage_endpoints.router)
     return app
 
 

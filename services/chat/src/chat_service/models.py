@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Column,
+    Date,
     ForeignKey,
     Index,
     Integer,
@@ -115,10 +117,47 @@ class Message(SQLModel, table=True):
     # which generation of the answer is current; a regenerate or retry bumps it, and a
     # callback for an older generation is ignored
     generation: int = 1
+    # the API key it was posted with (None: a person's session): its usage is counted there
+    key_id: uuid.UUID | None = Field(default=None, sa_column=Column(Uuid))
     created_at: datetime = Field(
         default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
     )
     completed_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
+
+
+class UsageRecord(SQLModel, table=True):
+    """The tokens of one stored answer (docs/DESIGN.md §11): kept when its message is deleted,
+    so what a user spent this month does not shrink when they tidy up."""
+
+    __tablename__ = "usage_record"
+    __table_args__ = (
+        Index("ix_usage_record_user_day", "user_id", "day"),
+        Index("ix_usage_record_day", "day"),
+    )
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    message_id: uuid.UUID = Field(sa_column=Column(Uuid, nullable=False))
+    day: date = Field(sa_column=Column(Date, nullable=False))  # UTC
+    user_id: uuid.UUID = Field(sa_column=Column(Uuid, nullable=False))
+    key_id: uuid.UUID | None = Field(default=None, sa_column=Column(Uuid))
+    workspace_id: uuid.UUID | None = Field(default=None, sa_column=Column(Uuid))
+    model: str = Field(max_length=100)
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    estimated: bool = False  # counted by Parley because the provider gave no counts
+
+
+class Budget(SQLModel, table=True):
+    """A user's monthly token budget set by staff; users without a row have the default from
+    the settings (`PARLEY_DEFAULT_MONTHLY_TOKENS`)."""
+
+    __tablename__ = "budget"
+
+    user_id: uuid.UUID = Field(sa_column=Column(Uuid, primary_key=True))
+    monthly_tokens: int = Field(sa_column=Column(BigInteger, nullable=False))
+    updated_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
+    )
 
 
 class IdempotencyKey(SQLModel, table=True):

@@ -34,6 +34,7 @@ from chat_service.messages.errors import MessageInProgress, MessageNotFound, Sta
 from chat_service.messages.schemas import MessagePublic
 from chat_service.models import Dialog, Message, MessageStatus
 from chat_service.runtime import Runtime
+from chat_service.usage import service as usage
 from chat_service.webhooks import service as webhooks
 from kit import answers, event_types
 from kit.answer_jobs import AnswerIn, Job
@@ -133,6 +134,7 @@ async def record_answer(
     message.usage = answer.usage
     message.completed_at = utcnow()
     session.add(message)
+    usage.record(session, message)
     await session.flush()
     await _end(runtime, session, message)
     log.info("answer stored: %s", message.status, extra={"message_id": message.id})
@@ -159,6 +161,7 @@ async def regenerate(
     """Replace an ended answer with a new one (a new generation; older callbacks are ignored)."""
     if not MessageStatus(message.status).terminal:
         raise MessageInProgress("The answer is still being generated; stop it first.")
+    await usage.check_budget(runtime, session, message.user_id)
     with session.no_autoflush:  # the job's reads must not write the changes below yet
         message.generation += 1
         job = await job_for(runtime, session, dialog, message)

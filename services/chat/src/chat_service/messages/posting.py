@@ -1,4 +1,4 @@
-"""Posting a message: the checks, the answer job queued, the message stored.
+"""Posting a message: the checks (quota, budget), the answer job queued, the message stored.
 
 The job is queued after the request's reads and before its first write (see
 `generation.enqueue`), so a broker that refuses leaves nothing stored.
@@ -19,6 +19,7 @@ from chat_service.messages import repository as repo
 from chat_service.messages.errors import EmailNotConfirmed
 from chat_service.models import Dialog, IdempotencyKey, Message
 from chat_service.runtime import Runtime
+from chat_service.usage import service as usage
 from kit import account_state
 from kit.errors import Conflict
 from kit.jwt import AccessClaims
@@ -53,6 +54,7 @@ async def post_message(
         and not await confirmed_since_signed(runtime, caller)
     ):
         raise EmailNotConfirmed(f"Confirm your email address to send more than {quota} messages.")
+    await usage.check_budget(runtime, session, caller.user_id)
     agent = await agents.addressed(runtime, session, caller, dialog.agent_id, text, agent_id)
     message = Message(
         dialog_id=dialog.id,
@@ -61,6 +63,7 @@ async def post_message(
         # a model asked for with the message, else the agent's, else the dialog's
         model=model or agent.model or dialog.model,
         agent=None if agent.id == ASSISTANT_ID else agents.ref(runtime, agent),
+        key_id=caller.key_id,
     )
     await generation.enqueue(runtime, await generation.job_for(runtime, session, dialog, message))
     session.add(message)
