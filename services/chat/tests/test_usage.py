@@ -211,6 +211,8 @@ class TestBudgets:
         assert resets.day == 1
         assert resets > datetime.now(UTC)
         retry = int(refused.headers["retry-after"])
+        assert refused.headers["ratelimit-policy"].startswith('"monthly-tokens";q=30;w=')
+        assert refused.headers["ratelimit"] == f'"monthly-tokens";r=0;t={retry}'
         assert abs(retry - (resets - datetime.now(UTC)).total_seconds()) < 5
         assert await c.stored(dialog) == 3  # nothing stored for the refused post
         regenerate = await c.client.post(f"/api/messages/{last}/regenerate", headers=me)

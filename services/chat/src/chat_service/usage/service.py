@@ -42,10 +42,18 @@ class BudgetExceeded(TooManyRequests):
 
     def __init__(self, state: BudgetState) -> None:
         wait = int((state.resets_at - utcnow()).total_seconds())
+        month = int(
+            (state.resets_at - datetime.combine(month_start(utcnow()), time(), UTC)).total_seconds()
+        )
         super().__init__(
             f"Your monthly budget of {state.monthly_tokens} tokens is used up; "
             f"it resets on {state.resets_at.date().isoformat()}.",
             retry_after=wait,
+            # the IETF RateLimit fields, as for the rate limits: the policy is the month
+            headers={
+                "RateLimit-Policy": f'"monthly-tokens";q={state.monthly_tokens};w={month}',
+                "RateLimit": f'"monthly-tokens";r=0;t={max(1, wait)}',
+            },
         )
         self.state = state
 
