@@ -30,6 +30,7 @@ from playwright.sync_api import Browser, BrowserContext, Page, expect
 from parley_testing.model_server import ModelServer
 
 from .conftest import BROWSER_TOKEN_MINUTES, Inbox, Stack
+from .test_keys_and_budgets import STAFF_PASSWORD, make_superuser
 from .ui import (
     SCREENSHOTS,
     Account,
@@ -379,6 +380,67 @@ def test_profile_and_settings(watched: tuple[Page, Watch], browser_stack: Stack)
     expect(page.get_by_test_id("login-notice")).to_have_text("You have signed out.")
     assert refresh_cookie(page.context) is None
     watch.assert_clean(page, SIGNED_OUT_LOAD)
+
+
+def test_api_keys_usage_and_the_admin_screen(
+    watched: tuple[Page, Watch], browser_stack: Stack, browser: Browser
+) -> None:
+    """A key made, copied once and revoked in Settings; the Usage page; staff cap a user in the
+    admin screen, and the user is told why their next message is refused and when it resets."""
+    page, watch = watched
+    account = new_account("keys")
+    register_by_api(browser_stack, account)
+    sign_in(page, account)
+    send(page, "count my tokens")
+    expect(last_message(page)).to_have_attribute("data-status", "completed")
+
+    page.get_by_test_id("nav-settings").click()
+    page.get_by_test_id("api-key-name").fill("Nightly report")
+    page.get_by_test_id("api-key-scope-webhooks").uncheck()
+    page.get_by_test_id("api-key-create").click()
+    expect(page.get_by_test_id("api-key-value")).to_have_text(re.compile(r"^pk_[A-Za-z0-9]{40}$"))
+    key = page.get_by_test_id("api-key-value").inner_text()
+    shot(page, "settings-api-key")
+    with browser_stack.client() as program:
+        program.headers["Authorization"] = f"Bearer {key}"
+        assert program.get("/api/dialogs").status_code == 200
+        page.get_by_role("button", name="I saved it").click()
+        expect(page.get_by_test_id("api-key-value")).to_have_count(0)  # shown once
+        item = page.get_by_test_id("api-key-item")
+        expect(item).to_contain_text(key[:10])
+        expect(item).to_contain_text("chat, read")
+        item.get_by_test_id("api-key-revoke").click()
+        page.get_by_test_id("revoke-api-key-confirm").click()
+        expect(page.get_by_test_id("api-key-item")).to_have_count(0)
+        assert program.get("/api/dialogs").json()["code"] == "invalid_api_key"
+
+    page.get_by_test_id("nav-usage").click()
+    expect(page.get_by_test_id("usage-bar")).to_have_count(1)
+    expect(page.get_by_test_id("usage-total-messages")).to_have_text("1")
+    expect(page.get_by_test_id("budget-card")).to_contain_text("No monthly limit")
+    shot(page, "usage")
+
+    staff_page = browser.new_context(base_url=browser_stack.url).new_page()
+    sign_in(staff_page, Account(make_superuser(browser_stack), "staff", STAFF_PASSWORD))
+    staff_page.get_by_test_id("nav-admin").click()
+    staff_page.get_by_test_id("admin-search").fill(account.username)
+    staff_page.get_by_role("button", name="Search").click()
+    expect(staff_page.get_by_test_id("admin-user")).to_have_count(1)
+    staff_page.get_by_test_id("admin-budget-toggle").click()
+    staff_page.get_by_test_id("admin-budget-input").fill("1")
+    staff_page.get_by_test_id("admin-budget-save").click()
+    expect(staff_page.get_by_test_id("admin-budget-state")).to_contain_text("of 1 tokens")
+    expect(staff_page.get_by_test_id("admin-usage-users")).to_contain_text(account.username)
+    shot(staff_page, "admin", full_page=True)
+    staff_page.context.close()
+
+    page.get_by_test_id("new-chat").click()
+    send(page, "one more")
+    expect(page.get_by_test_id("send-error")).to_contain_text("monthly budget of 1 tokens")
+    expect(page.get_by_test_id("send-retry")).to_have_count(0)
+    page.get_by_test_id("send-see-usage").click()
+    expect(page.get_by_test_id("budget-text")).to_contain_text("of 1 tokens used")
+    watch.assert_clean(page, SIGNED_OUT_LOAD, (429, "dialogs"))
 
 
 def test_agents_page_and_addressing_an_agent_from_the_keyboard(

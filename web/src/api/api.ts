@@ -8,7 +8,7 @@ import { baseQueryWithReauth } from "./baseQuery";
 export const api = createApi({
   reducerPath: "api",
   baseQuery: baseQueryWithReauth,
-  tagTypes: ["Me", "Profile", "Dialog", "Models", "Agents", "Sessions", "Webhooks", "Deliveries"],
+  tagTypes: ["Me", "Profile", "Dialog", "Models", "Agents", "Sessions", "Webhooks", "Deliveries", "Keys", "Usage", "AdminUsers", "Budget"],
   refetchOnReconnect: true,
   endpoints: () => ({}),
 });

@@ -166,3 +166,57 @@ export function isActive(status: MessageStatus): boolean {
 
 /** The built-in offline model; the UI must label it clearly as a demo. */
 export const DEMO_MODEL_ID = "parley-demo";
+
+export type KeyScope = "chat" | "read" | "webhooks";
+
+/** A program's credential (docs/DESIGN.md §11); the key itself is only in `ApiKeyCreated`. */
+export interface ApiKey {
+  id: string;
+  name: string;
+  prefix: string;
+  scopes: KeyScope[];
+  created_at: string;
+  expires_at: string | null;
+  last_used_at: string | null;
+}
+
+export interface ApiKeyCreated extends ApiKey {
+  key: string;
+}
+
+export interface UsageRow {
+  date: string;
+  model: string;
+  messages: number;
+  prompt_tokens: number;
+  completion_tokens: number;
+  estimated_tokens: number;
+}
+
+export interface UsageTotals {
+  messages: number;
+  prompt_tokens: number;
+  completion_tokens: number;
+  estimated_tokens: number;
+}
+
+export interface BudgetState {
+  monthly_tokens: number | null;
+  overridden: boolean;
+  used: number;
+  resets_at: string;
+}
+
+export interface Usage {
+  data: UsageRow[];
+  totals: UsageTotals;
+  budget?: BudgetState | null;
+}
+
+export interface AdminUsage extends Usage {
+  users: (UsageTotals & { user_id: string })[];
+}
+
+export interface AdminUser extends User {
+  is_active: boolean;
+}

@@ -22,6 +22,8 @@ import { applyTheme } from "./preferences";
 const ProfilePage = lazy(() => import("../features/profile/ProfilePage"));
 const SettingsPage = lazy(() => import("../features/settings/SettingsPage"));
 const AgentsPage = lazy(() => import("../features/agents/AgentsPage"));
+const UsagePage = lazy(() => import("../features/usage/UsagePage"));
+const AdminPage = lazy(() => import("../features/admin/AdminPage"));
 
 function useTheme() {
   const theme = useAppSelector(selectTheme);
@@ -69,6 +71,8 @@ export function AppRoutes() {
             <Route path="/profile" element={<ProfilePage />} />
             <Route path="/settings" element={<SettingsPage />} />
             <Route path="/agents" element={<AgentsPage />} />
+            <Route path="/usage" element={<UsagePage />} />
+            <Route path="/admin" element={<AdminPage />} />
           </Route>
         </Route>
         <Route path="/" element={<Navigate to="/chats" replace />} />

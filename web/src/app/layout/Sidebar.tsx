@@ -71,6 +71,18 @@ export function Sidebar({ drawer, open }: { drawer: boolean; open: boolean }) {
               </NavLink>
             </li>
             <li>
+              <NavLink to="/usage" className="sidebar__link" data-testid="nav-usage">
+                <Icon name="chart" /> {t.nav.usage}
+              </NavLink>
+            </li>
+            {user.is_staff && (
+              <li>
+                <NavLink to="/admin" className="sidebar__link" data-testid="nav-admin">
+                  <Icon name="shield" /> {t.nav.admin}
+                </NavLink>
+              </li>
+            )}
+            <li>
               <NavLink to="/profile" className="sidebar__link" data-testid="nav-profile">
                 <Icon name="user" /> {t.nav.profile}
               </NavLink>

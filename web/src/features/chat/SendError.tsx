@@ -1,3 +1,4 @@
+import { Link } from "react-router";
 import { t } from "../../i18n";
 import type { SendFailure } from "./useSend";
 
@@ -8,6 +9,11 @@ export function SendError({ failure, onRetry, onDismiss }: { failure: SendFailur
         <strong>{t.chat.sendFailed}</strong> {failure.quotaReached ? t.confirmBanner.quotaReached : failure.message}
       </p>
       <div className="send-error__actions">
+        {failure.budgetExceeded && (
+          <Link to="/usage" className="btn btn--secondary btn--small" data-testid="send-see-usage">
+            {t.chat.seeUsage}
+          </Link>
+        )}
         {failure.retryable && (
           <button type="button" className="btn btn--secondary btn--small" onClick={onRetry} data-testid="send-retry">
             {t.chat.retry}

@@ -8,6 +8,8 @@ export interface SendFailure {
   /** Reused on retry, so a request that did reach the server creates nothing new. */
   key: string;
   quotaReached: boolean;
+  /** 429 `budget_exceeded`: the message says when the budget resets; retrying cannot help. */
+  budgetExceeded: boolean;
   retryable: boolean;
 }
 
@@ -33,13 +35,15 @@ export function useSend(send: (text: string, key: string) => Promise<{ error?: u
       setSending(false);
       if (!("error" in result) || result.error === undefined) return true;
       const quotaReached = problemCode(result.error) === "email_not_confirmed";
+      const budgetExceeded = problemCode(result.error) === "budget_exceeded";
       const status = isApiError(result.error) ? result.error.status : null;
       setFailure({
         message: formError(result.error) ?? t.common.unknownError,
         text,
         key,
         quotaReached,
-        retryable: !quotaReached && status !== 422 && status !== 404,
+        budgetExceeded,
+        retryable: !quotaReached && !budgetExceeded && status !== 422 && status !== 404,
       });
       return false;
     },

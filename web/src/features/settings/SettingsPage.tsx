@@ -1,6 +1,7 @@
 import { t } from "../../i18n";
 import { PageHeader } from "../../components/PageHeader";
 import { useDocumentTitle } from "../../components/useDocumentTitle";
+import { ApiKeysSection } from "../keys/ApiKeysSection";
 import { WebhooksSection } from "../webhooks/WebhooksSection";
 import { DeleteAccountSection } from "./DeleteAccountSection";
 import { PasswordSection } from "./PasswordSection";
@@ -16,6 +17,7 @@ export default function SettingsPage() {
         <ThemeSection />
         <PasswordSection />
         <SessionsSection />
+        <ApiKeysSection />
         <WebhooksSection />
         <DeleteAccountSection />
       </div>
