@@ -14,6 +14,7 @@ from chat_service.usage.schemas import AdminUsage, BudgetIn, BudgetState, Usage
 from kit.db import utcnow
 from kit.errors import FieldErrors, Forbidden
 from kit.jwt import AccessClaims
+from kit.schemas import QueryText
 
 router = APIRouter(tags=["usage"])
 MAX_DAYS = 366
@@ -29,17 +30,35 @@ async def staff_caller(caller: Caller) -> AccessClaims:
 Staff = Annotated[AccessClaims, Depends(staff_caller)]
 
 
+# A date as `YYYY-MM-DD` only: pydantic would also read `0` as 1970-01-01 (a timestamp).
+ISO_DATE = {"pattern": r"^\d{4}-\d{2}-\d{2}$", "format": "date"}
+FROM = Query(
+    alias="from",
+    description="First day (UTC); default: 29 days before `to`",
+    json_schema_extra=ISO_DATE,
+)
+TO = Query(
+    alias="to", description="Last day (UTC), included; default: today", json_schema_extra=ISO_DATE
+)
+
+
+def _day(value: str | None, field: str) -> date | None:
+    if value is None:
+        return None
+    try:
+        if len(value) == 10:
+            return date.fromisoformat(value)
+    except ValueError:
+        pass
+    raise FieldErrors({field: ["Give a date as YYYY-MM-DD."]})
+
+
 def period(
-    start: Annotated[
-        date | None,
-        Query(alias="from", description="First day (UTC); default: 29 days before `to`"),
-    ] = None,
-    end: Annotated[
-        date | None, Query(alias="to", description="Last day (UTC), included; default: today")
-    ] = None,
+    start_text: Annotated[QueryText | None, FROM] = None,
+    end_text: Annotated[QueryText | None, TO] = None,
 ) -> tuple[date, date]:
-    end = end or utcnow().date()
-    start = start or end - timedelta(days=29)
+    end = _day(end_text, "to") or utcnow().date()
+    start = _day(start_text, "from") or end - timedelta(days=29)
     if start > end:
         raise FieldErrors({"from": ["Must be on or before `to`."]})
     if (end - start).days >= MAX_DAYS:
