@@ -304,3 +304,11 @@ class TestBudgets:
         assert len(only_bob["users"]) == 1
         budget = await chat_client.get(f"/api/admin/users/{alice}/budget", headers=staff)
         assert budget.json()["used"] == 150
+
+
+def test_an_empty_default_budget_is_unlimited() -> None:
+    """compose and ConfigMaps pass an unset variable as an empty string."""
+    from chat_service.config import Settings
+
+    assert Settings(PARLEY_DEFAULT_MONTHLY_TOKENS="").default_monthly_tokens is None
+    assert Settings(PARLEY_DEFAULT_MONTHLY_TOKENS="5000").default_monthly_tokens == 5000

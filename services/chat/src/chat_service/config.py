@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from kit.providers import ProviderSettings
 from kit.settings import KitSettings
@@ -21,6 +21,12 @@ class Settings(KitSettings, ProviderSettings):
     unconfirmed_message_quota: int = Field(3, alias="PARLEY_UNCONFIRMED_MESSAGE_QUOTA")
     # tokens a user may spend per month unless staff set their own budget; None: unlimited
     default_monthly_tokens: int | None = Field(None, ge=0, alias="PARLEY_DEFAULT_MONTHLY_TOKENS")
+
+    @field_validator("default_monthly_tokens", mode="before")
+    @classmethod
+    def _empty_is_unlimited(cls, value: object) -> object:
+        # compose and ConfigMaps pass an unset variable as ""
+        return None if isinstance(value, str) and not value.strip() else value
     task_visibility_timeout: int = Field(300, alias="PARLEY_TASK_VISIBILITY_TIMEOUT")
     sse_ping_seconds: float = Field(15.0, alias="PARLEY_SSE_PING_SECONDS")
     sse_max_per_user: int = Field(5, alias="PARLEY_SSE_MAX_PER_USER")
