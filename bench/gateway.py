@@ -6,6 +6,10 @@ Starts auth, chat and the gateway as uvicorn processes on 127.0.0.1 with a real 
 - `GET /api/users/me` (auth) and `GET /api/dialogs` (chat) with the same access token, direct and
   through the gateway, at concurrency 1 and 32: p50/p99 latency, throughput and the ratios.
   Target: the gateway adds at most 1 ms at p50 and keeps at least 60% of the direct throughput.
+- `GET /api/dialogs` through the gateway with an access token and with an API key (which the
+  gateway trades for a token once a minute, then checks its scope, revocation and request rate on
+  every request). Target: the key costs at most 10% more than the token (gateway CPU per request,
+  throughput at concurrency 32);
 - logins and token refreshes through the gateway at concurrency 8 with the production argon2
   parameters (64 MiB, t=3, p=1 unless PARLEY_ARGON2_* say otherwise);
 - the time of one argon2 hash on this machine.
@@ -85,6 +89,8 @@ def running_stack(tmp: Path) -> Iterator[Stack]:
         # every bench client comes from 127.0.0.1: lift the per-IP caps, keep everything else
         PARLEY_LOGIN_IP_LIMIT="1000000",
         PARLEY_REGISTER_IP_LIMIT="1000000",
+        # the key's limit is still checked on every request (its cost is measured), never met
+        PARLEY_API_KEY_REQUESTS_PER_MINUTE="100000000",
         OPENAI_BASE_URL=f"http://{HOST}:9/v1",
         PARLEY_MODELS="parley-demo",
     )
@@ -344,6 +350,73 @@ def port_of(url: str) -> int:
     return int(url.rsplit(":", 1)[1])
 
 
+async def alternating(
+    stack: Stack, path: str, credentials: dict[str, str], concurrency: int, seconds: float
+) -> dict[str, Result]:
+    """The same GET through the gateway with each credential, in alternating short rounds."""
+    totals = {name: Result(name, concurrency, [], 0.0, 0) for name in credentials}
+    cpu = dict.fromkeys(credentials, 0.0)
+    for _ in range(ROUNDS):
+        for name, credential in credentials.items():
+            before = cpu_seconds(stack.pids["gateway"])
+            part = await measure_get(
+                name, port_of(stack.gateway), path, credential, concurrency, seconds / ROUNDS, 0.3
+            )
+            cpu[name] += cpu_seconds(stack.pids["gateway"]) - before
+            total = totals[name]
+            total.latencies += part.latencies
+            total.seconds += part.seconds
+            total.errors += part.errors
+            total.warmup_requests += part.warmup_requests
+    for name, total in totals.items():
+        total.cpu_per_request = cpu[name] / max(
+            1, len(total.latencies) + total.warmup_requests + total.errors
+        )
+    return totals
+
+
+async def compare_key_with_token(stack: Stack, token: str, seconds: float) -> None:
+    async with httpx.AsyncClient(base_url=stack.gateway, timeout=30) as client:
+        made = await client.post(
+            "/api/keys", json={"name": "bench"}, headers={"Authorization": f"Bearer {token}"}
+        )
+        made.raise_for_status()
+    credentials = {"access token": token, "API key": made.json()["key"]}
+    print(
+        "\nGET /api/dialogs through the gateway: an access token against an API key "
+        f"({seconds:g} s per cell, {ROUNDS} alternating rounds)\n"
+    )
+    header = (
+        f"{'credential':<14}{'conc':>5} | {'p50 ms':>8}{'p99 ms':>8}{'req/s':>8}"
+        f"{'gw CPU/req':>11} | {'CPU ratio':>9}{'thru ratio':>11}"
+    )
+    print(header)
+    print("-" * len(header))
+    verdicts: dict[int, bool] = {}
+    for concurrency in (1, 32):
+        totals = await alternating(stack, "/api/dialogs", credentials, concurrency, seconds)
+        jwt, key = totals["access token"], totals["API key"]
+        for result in (jwt, key):
+            cpu_ratio = result.cpu_per_request / jwt.cpu_per_request
+            thru_ratio = result.throughput / jwt.throughput
+            print(
+                f"{result.name:<14}{concurrency:>5} | {result.pct(0.5):>8.2f}"
+                f"{result.pct(0.99):>8.2f}{result.throughput:>8.0f}"
+                f"{result.cpu_per_request * 1e6:>9.0f}us | {cpu_ratio:>9.2f}{thru_ratio:>11.2f}"
+            )
+            if result.errors:
+                print(f"  ! errors: {result.errors}")
+        verdicts[concurrency] = (
+            key.cpu_per_request <= 1.10 * jwt.cpu_per_request
+            and key.throughput >= 0.90 * jwt.throughput
+        )
+    print(
+        "target: an API key within 10% of an access token (gateway CPU per request and "
+        "throughput): "
+        + "; ".join(f"concurrency {c}: {'met' if ok else 'MISSED'}" for c, ok in verdicts.items())
+    )
+
+
 async def run(stack: Stack, seconds: float, auth_requests: int) -> None:
     email, password = f"bench-{secrets.token_hex(4)}@example.com", "bench horse battery 42"
     async with httpx.AsyncClient(base_url=stack.gateway, timeout=30) as client:
@@ -419,6 +492,8 @@ async def run(stack: Stack, seconds: float, auth_requests: int) -> None:
         f"target: +p50 <= 1 ms at concurrency 1: {'met' if p50_ok else 'MISSED'}; "
         f"throughput >= 60% of direct at concurrency 32: {'met' if thru_ok else 'MISSED'}"
     )
+
+    await compare_key_with_token(stack, token, seconds)
 
     flows = await measure_auth_flows(port_of(stack.gateway), email, password, auth_requests)
     params, hash_ms = argon2_time(stack.env)

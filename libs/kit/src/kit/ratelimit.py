@@ -33,8 +33,11 @@ REFUSALS = Counter(
     ["reason", "limit"],
 )
 
-# ARGV: limit, period (ms). Answers {allowed, remaining, retry_after_ms, reset_ms}.
+# ARGV: limit, period (ms). Answers {allowed, remaining, retry_after_ms, reset_ms}; with a
+# second key that exists (a veto, such as a revoked API key's mark), {-1, 0, 0, 0} and nothing
+# counted: one round trip for both checks.
 _GCRA = """
+if KEYS[2] and redis.call('EXISTS', KEYS[2]) == 1 then return {-1, 0, 0, 0} end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local limit = tonumber(ARGV[1])
@@ -75,6 +78,7 @@ class Decision:
     remaining: int
     retry_after: int  # seconds; 0 when allowed
     reset: int  # seconds until the whole burst is available again
+    vetoed: bool = False  # the `unless_set` key existed: refused, and not counted
 
     @property
     def headers(self) -> dict[str, str]:
@@ -97,16 +101,20 @@ class RateLimiter:
         self.prefix = prefix
         self._gcra = redis.register_script(_GCRA)
 
-    async def check(self, limit: Limit, key: str) -> Decision:
-        """Count one event for `key` if it fits; the decision either way (never raises 429)."""
+    async def check(self, limit: Limit, key: str, *, unless_set: str | None = None) -> Decision:
+        """Count one event for `key` if it fits; the decision either way (never raises 429).
+        With `unless_set`, a Redis key whose existence refuses the event first (`vetoed`)."""
         redis_key = f"{self.prefix}{limit.name}:{key or 'unknown'}"
+        keys = [redis_key] if unless_set is None else [redis_key, unless_set]
         try:
             result: list[Any] = await self._gcra(
-                keys=[redis_key], args=[limit.limit, limit.period_seconds * 1000]
+                keys=keys, args=[limit.limit, limit.period_seconds * 1000]
             )
         except RedisError as exc:
             raise ServiceUnavailable("This cannot be done right now; try again shortly.") from exc
         allowed, remaining, retry_ms, reset_ms = (int(v) for v in result)
+        if allowed < 0:
+            return Decision(limit, False, 0, 0, 0, vetoed=True)
         return Decision(
             limit,
             bool(allowed),
@@ -115,10 +123,13 @@ class RateLimiter:
             _seconds(reset_ms),
         )
 
-    async def hit(self, limit: Limit, key: str, *, enforce: bool = True) -> Decision:
-        """Count one event; over the limit a 429 with the headers (or, unless `enforce`, the no)."""
-        decision = await self.check(limit, key)
-        if not decision.allowed and enforce:
+    async def hit(
+        self, limit: Limit, key: str, *, enforce: bool = True, unless_set: str | None = None
+    ) -> Decision:
+        """Count one event; over the limit a 429 with the headers (or, unless `enforce`, the no).
+        A vetoed event (see `check`) is returned, never raised: its caller knows what it means."""
+        decision = await self.check(limit, key, unless_set=unless_set)
+        if not decision.allowed and not decision.vetoed and enforce:
             REFUSALS.labels("rate_limited", limit.name).inc()
             raise RateLimited(
                 limit.message, retry_after=decision.retry_after, headers=decision.headers
