@@ -27,6 +27,7 @@ class Settings(KitSettings, ProviderSettings):
     def _empty_is_unlimited(cls, value: object) -> object:
         # compose and ConfigMaps pass an unset variable as ""
         return None if isinstance(value, str) and not value.strip() else value
+
     task_visibility_timeout: int = Field(300, alias="PARLEY_TASK_VISIBILITY_TIMEOUT")
     sse_ping_seconds: float = Field(15.0, alias="PARLEY_SSE_PING_SECONDS")
     sse_max_per_user: int = Field(5, alias="PARLEY_SSE_MAX_PER_USER")

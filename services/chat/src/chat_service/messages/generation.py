@@ -134,7 +134,7 @@ async def record_answer(
     message.usage = answer.usage
     message.completed_at = utcnow()
     session.add(message)
-    usage.record(session, message)
+    await usage.record(session, message)
     await session.flush()
     await _end(runtime, session, message)
     log.info("answer stored: %s", message.status, extra={"message_id": message.id})

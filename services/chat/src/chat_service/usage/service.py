@@ -4,9 +4,10 @@ budget per user checked before a message is queued or stored.
 `record` adds one `UsageRecord` per stored answer, in the answer's own transaction (an answer
 is counted exactly when it is stored, once). The budget check sums the current month's records
 of the user (an index on user and day keeps that a short range scan) and refuses with
-`budget_exceeded` once the tokens used reach the budget. Answers already admitted run to their
-end and count in full, so a user can overshoot by what was in flight when the budget ran out,
-never by a message posted after.
+`budget_exceeded` once the tokens used reach the budget; whether a user has a budget of their
+own is remembered for a few seconds (`overrides`), so a post by someone nobody limits costs no
+query. Answers already admitted run to their end and count in full, so a user can overshoot by
+what was in flight when the budget ran out, never by a message posted after.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import uuid
 from datetime import UTC, date, datetime, time, timedelta
 
 from prometheus_client import Counter
-from sqlalchemy import ColumnElement, case, func
+from sqlalchemy import ColumnElement, case, func, insert
 from sqlalchemy import select as sa_select
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -23,7 +24,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from chat_service.models import Budget, Message, UsageRecord
 from chat_service.runtime import Runtime
 from chat_service.usage.schemas import BudgetState, UsageRow, UsageTotals, UserUsage
-from kit.db import utcnow
+from kit.db import new_id, utcnow
 from kit.errors import TooManyRequests
 from kit.ratelimit import REFUSALS
 
@@ -71,14 +72,16 @@ def next_month(now: datetime) -> datetime:
     return datetime.combine(following, time(), tzinfo=UTC)
 
 
-def record(session: AsyncSession, message: Message) -> None:
-    """Count a stored answer's tokens (none when the worker reported none: nothing was made)."""
+async def record(session: AsyncSession, message: Message) -> None:
+    """Count a stored answer's tokens (none when the worker reported none: nothing was made).
+    One plain INSERT: the row is never read back in this transaction."""
     usage = message.usage or {}
     prompt, completion = int(usage.get("prompt_tokens", 0)), int(usage.get("completion_tokens", 0))
     if not prompt and not completion:
         return
-    session.add(
-        UsageRecord(
+    await session.exec(
+        insert(UsageRecord).values(
+            id=new_id(),
             message_id=message.id,
             day=(message.completed_at or utcnow()).date(),
             user_id=message.user_id,
@@ -93,10 +96,15 @@ def record(session: AsyncSession, message: Message) -> None:
     TOKENS.labels(message.model, "completion").inc(completion)
 
 
-async def budget_state(runtime: Runtime, session: AsyncSession, user_id: uuid.UUID) -> BudgetState:
+async def budget_state(
+    runtime: Runtime, session: AsyncSession, user_id: uuid.UUID, own: int | None = None
+) -> BudgetState:
+    """Where the user stands this month; `own` is their own budget if the caller knows it."""
     now = utcnow()
-    override = await session.get(Budget, user_id)
-    monthly = override.monthly_tokens if override else runtime.settings.default_monthly_tokens
+    if own is None:
+        override = await session.get(Budget, user_id)
+        own = override.monthly_tokens if override else None
+    monthly = own if own is not None else runtime.settings.default_monthly_tokens
     used = await session.scalar(
         sa_select(func.coalesce(func.sum(_BOTH), 0)).where(
             col(UsageRecord.user_id) == user_id, col(UsageRecord.day) >= month_start(now)
@@ -104,7 +112,7 @@ async def budget_state(runtime: Runtime, session: AsyncSession, user_id: uuid.UU
     )
     return BudgetState(
         monthly_tokens=monthly,
-        overridden=override is not None,
+        overridden=own is not None,
         used=int(used or 0),
         resets_at=next_month(now),
     )
@@ -137,6 +145,7 @@ async def set_budget(
         budget.updated_at = utcnow()
         session.add(budget)
     await session.flush()
+    runtime.budgets.forget(user_id)
     return await budget_state(runtime, session, user_id)
 
 
