@@ -130,6 +130,64 @@ def problem(
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
+OPENAI_PREFIX = "/v1/"
+# our problem codes that OpenAI's SDKs know by another name (docs/DESIGN.md §12)
+_OPENAI_CODES = {"budget_exceeded": "insufficient_quota", "rate_limited": "rate_limit_exceeded"}
+
+
+def openai_error(
+    status: int,
+    code: str,
+    detail: str,
+    *,
+    headers: Mapping[str, str] | None = None,
+    errors: Mapping[str, Sequence[str]] | None = None,
+    **_: Any,
+) -> JSONResponse:
+    """An error in OpenAI's shape, for the `/v1` API: `{"error": {message, type, param, code}}`
+    with OpenAI's statuses (a bad field is a 400 there, naming it in `param`)."""
+    if status == 422:
+        status = 400
+    param = next(iter(errors), None) if errors else None
+    message = f"{param}: {errors[param][0]}" if errors and param else detail
+    kind = (
+        "insufficient_quota"
+        if code == "budget_exceeded"
+        else "server_error"
+        if status >= 500
+        else "rate_limit_error"
+        if status == 429
+        else "authentication_error"
+        if status == 401
+        else "permission_error"
+        if status == 403
+        else "invalid_request_error"
+    )
+    body = {
+        "error": {
+            "message": message,
+            "type": kind,
+            "param": param,
+            "code": _OPENAI_CODES.get(code, code),
+        }
+    }
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+def error_response(
+    path: str,
+    status: int,
+    code: str,
+    detail: str,
+    *,
+    headers: Mapping[str, str] | None = None,
+    **extra: Any,
+) -> JSONResponse:
+    """The error as the API at `path` speaks it: OpenAI's shape under `/v1`, else a problem."""
+    render = openai_error if path.startswith(OPENAI_PREFIX) else problem
+    return render(status, code, detail, headers=headers, **extra)
+
+
 def validation_errors(exc: RequestValidationError) -> dict[str, list[str]]:
     """FastAPI's error list as `{field: [message, ...]}`; the body itself is field `body`."""
     errors: dict[str, list[str]] = {}
@@ -164,12 +222,20 @@ def allowed_methods(request: Request) -> str:
 
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(AppError)
-    async def _app_error(_: Request, exc: AppError) -> JSONResponse:
-        return problem(exc.status_code, exc.code, exc.message, headers=exc.headers, **exc.extra())
+    async def _app_error(request: Request, exc: AppError) -> JSONResponse:
+        return error_response(
+            request.url.path,
+            exc.status_code,
+            exc.code,
+            exc.message,
+            headers=exc.headers,
+            **exc.extra(),
+        )
 
     @app.exception_handler(RequestValidationError)
-    async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
-        return problem(
+    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        return error_response(
+            request.url.path,
             422,
             "validation_error",
             "The request has invalid fields.",
@@ -185,7 +251,7 @@ def install_error_handlers(app: FastAPI) -> None:
             # Starlette names only the first route on the path; a path's GET and POST are often
             # two routes, so the Allow header is made from all of them
             headers["Allow"] = allowed_methods(request)
-        return problem(exc.status_code, code, detail, headers=headers)
+        return error_response(request.url.path, exc.status_code, code, detail, headers=headers)
 
     @app.exception_handler(RedisConnectionError)
     @app.exception_handler(RedisTimeoutError)

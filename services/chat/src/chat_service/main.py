@@ -22,6 +22,7 @@ from chat_service.messages import generation
 from chat_service.messages.answering import sse
 from chat_service.messages.answering.hub import AnswerHub
 from chat_service.messages.answering.queue import JobQueue
+from chat_service.openai_api import endpoints as openai_endpoints
 from chat_service.runtime import Runtime
 from chat_service.usage import endpoints as usage_endpoints
 from chat_service.webhooks import WEBHOOK_QUEUE
@@ -123,6 +124,7 @@ def build_app(config: Settings = settings, *, jwks_source: JWKSSource | None = N
     app.include_router(agents.router)
     app.include_router(webhook_endpoints.router)
     app.include_router(usage_endpoints.router)
+    app.include_router(openai_endpoints.router)
     return app
 
 

@@ -9,6 +9,7 @@ from enum import StrEnum
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     Column,
     Date,
     ForeignKey,
@@ -18,6 +19,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     Uuid,
+    false,
     text,
 )
 from sqlmodel import Field, SQLModel
@@ -79,6 +81,11 @@ class Dialog(SQLModel, table=True):
     instructions: str = Field(default="", sa_column=Column(Text, nullable=False))
     # who answers a message that names nobody; None (or a deleted agent): the assistant
     agent_id: uuid.UUID | None = Field(default=None, sa_column=Column(Uuid))
+    # a stateless `/v1/chat/completions` call: one exchange, kept for usage and polling but
+    # not listed among the user's chats
+    hidden: bool = Field(
+        default=False, sa_column=Column(Boolean, nullable=False, server_default=false())
+    )
     created_at: datetime = Field(
         default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
     )

@@ -18,7 +18,7 @@ async def page(
 ) -> list[Dialog]:
     """The user's dialogs, most recently active first, after the cursor position (`limit` + 1:
     `kit.pagination`)."""
-    query = select(Dialog).where(Dialog.user_id == user_id)
+    query = select(Dialog).where(Dialog.user_id == user_id, col(Dialog.hidden).is_(False))
     if search:
         query = query.where(col(Dialog.name).icontains(search, autoescape=True))
     query = newest_first(query, col(Dialog.updated_at), col(Dialog.id), after, limit)

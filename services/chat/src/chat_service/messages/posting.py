@@ -7,6 +7,7 @@ The job is queued after the request's reads and before its first write (see
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from redis.exceptions import RedisError
 from sqlalchemy.exc import IntegrityError
@@ -14,6 +15,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from chat_service.agents import service as agents
 from chat_service.agents.schemas import ASSISTANT_ID
+from chat_service.catalog.service import Model
 from chat_service.messages import generation
 from chat_service.messages import repository as repo
 from chat_service.messages.errors import EmailNotConfirmed
@@ -21,6 +23,7 @@ from chat_service.models import Dialog, IdempotencyKey, Message
 from chat_service.runtime import Runtime
 from chat_service.usage import service as usage
 from kit import account_state
+from kit.answer_jobs import Job
 from kit.errors import Conflict
 from kit.jwt import AccessClaims
 
@@ -31,6 +34,56 @@ async def confirmed_since_signed(runtime: Runtime, caller: AccessClaims) -> bool
         return bool(await runtime.redis.exists(account_state.email_confirmed_key(caller.user_id)))
     except RedisError:
         return False  # the token's word stands; a fresh token says confirmed anyway
+
+
+async def admit(runtime: Runtime, session: AsyncSession, caller: AccessClaims) -> None:
+    """The checks every new answer passes before anything is queued or stored: the quota of an
+    unconfirmed account, and the monthly budget."""
+    quota = runtime.settings.unconfirmed_message_quota
+    if (
+        not caller.email_confirmed
+        and await repo.count_by_user(session, caller.user_id, up_to=quota) >= quota
+        and not await confirmed_since_signed(runtime, caller)
+    ):
+        raise EmailNotConfirmed(f"Confirm your email address to send more than {quota} messages.")
+    await usage.check_budget(runtime, session, caller.user_id)
+
+
+async def post_completion(
+    runtime: Runtime,
+    session: AsyncSession,
+    caller: AccessClaims,
+    model: Model,
+    prompt: list[dict[str, Any]],
+    text: str,
+    temperature: float | None,
+) -> Message:
+    """A `/v1/chat/completions` call: the caller's own messages are the prompt, answered by the
+    same queue and workers as a message, and kept as one exchange in a hidden dialog (usage,
+    polling, the stored answer)."""
+    await admit(runtime, session, caller)
+    dialog = Dialog(user_id=caller.user_id, name=text[:60] or "API", model=model.id, hidden=True)
+    message = Message(
+        dialog_id=dialog.id,
+        user_id=caller.user_id,
+        message_text=text,
+        model=model.id,
+        key_id=caller.key_id,
+    )
+    job = Job(
+        message_id=message.id,
+        generation=message.generation,
+        model=model.provider_model,
+        provider=model.provider,
+        queue=model.queue,
+        messages=prompt,
+        temperature=temperature,
+    )
+    await generation.enqueue(runtime, job)
+    session.add(dialog)
+    session.add(message)
+    await session.flush()
+    return message
 
 
 async def post_message(
@@ -47,14 +100,7 @@ async def post_message(
         earlier = await repo.idempotent_message(session, caller.user_id, idempotency_key)
         if earlier is not None:
             return earlier
-    quota = runtime.settings.unconfirmed_message_quota
-    if (
-        not caller.email_confirmed
-        and await repo.count_by_user(session, caller.user_id, up_to=quota) >= quota
-        and not await confirmed_since_signed(runtime, caller)
-    ):
-        raise EmailNotConfirmed(f"Confirm your email address to send more than {quota} messages.")
-    await usage.check_budget(runtime, session, caller.user_id)
+    await admit(runtime, session, caller)
     agent = await agents.addressed(runtime, session, caller, dialog.agent_id, text, agent_id)
     message = Message(
         dialog_id=dialog.id,
