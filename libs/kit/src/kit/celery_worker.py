@@ -75,6 +75,16 @@ def worker_app(
         task_ignore_result=True,
         worker_hijack_root_logger=False,
         broker_connection_retry_on_startup=True,
+        # A task's retry is published while the broker may be restarting: wait up to ~30 s for
+        # it. Celery turns a retry it cannot publish into a reject of the running job, and
+        # kombu's Redis transport cannot reject on a channel of a connection it has replaced
+        # meanwhile: the consumer died of it ("Unrecoverable error") after a Redis restart.
+        task_publish_retry_policy={
+            "max_retries": 20,
+            "interval_start": 0.2,
+            "interval_step": 0.5,
+            "interval_max": 2.0,
+        },
         # Redis broker: a job whose worker died is handed out again after the visibility timeout
         broker_transport_options=redis_consumer_options(visibility_timeout),
         worker_consumer=CONSUMER,
