@@ -64,7 +64,7 @@ class TestChatCompletions:
         [request] = [r for r in model.requests if r["messages"][-1]["content"] == question]
         assert request["messages"] == ask(question)  # the program's own messages, as sent
         assert completion.usage is not None
-        assert completion.usage.prompt_tokens == 2 + 1  # the test model counts words
+        assert completion.usage.prompt_tokens == 2 + 2  # the test model counts words
         assert completion.usage.completion_tokens == len(tokens(REPLY))
         # the same usage as the web UI's, under the key; no chat appears in the sidebar
         usage = api.get("/api/usage", params={"key_id": key["id"]}, headers=person).json()
