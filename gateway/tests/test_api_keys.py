@@ -139,3 +139,23 @@ class TestApiKeys:
             assert (await client.get("/api/models", headers=other["auth"])).status_code == 200
             for _ in range(5):
                 assert (await client.get("/api/models", headers=user["auth"])).status_code == 200
+
+
+class TestOpenAIPaths:
+    async def test_v1_takes_a_key_and_answers_errors_in_openais_shape(self, gw: Gw) -> None:
+        anonymous = await gw.client.get("/v1/models")
+        assert anonymous.status_code == 401
+        assert anonymous.json()["error"]["type"] == "authentication_error"
+        made_up = await gw.client.get("/v1/models", headers=bearer("pk_" + "Q" * 40))
+        assert made_up.json()["error"]["code"] == "invalid_api_key"
+        user = await gw.register()
+        key = await make_key(gw, user)
+        listed = await gw.client.get("/v1/models", headers=key["auth"])
+        assert listed.status_code == 200
+        assert listed.json()["object"] == "list"
+        missing = await gw.client.get("/v1/no-such-thing", headers=key["auth"])
+        assert missing.status_code == 404
+        assert set(missing.json()["error"]) == {"message", "type", "param", "code"}
+        # climbing out of /v1 reaches nothing a key may not (a client may resolve the dots)
+        for dots in ("/v1/../api/users/me", "/v1/%2e%2e/api/keys"):
+            assert (await gw.client.get(dots, headers=key["auth"])).status_code in (403, 404)

@@ -127,7 +127,7 @@ class TestRouting:
             "/internal/messages/x/answer",
             "/metrics",
             "/metrics/",
-            "/v1/models",
+            "/v1",
             "/.well-known/other",
             "/assets/missing-abc123.js",
             "/dev/anything",
