@@ -12,6 +12,7 @@ import pytest
 from fastapi import FastAPI, Query
 from prometheus_client.parser import text_string_to_metric_families
 from pydantic import BaseModel, Field
+from starlette.responses import JSONResponse
 
 from kit.app import create_app
 from kit.errors import FieldErrors, NotFound, TooManyRequests, Unauthorized
@@ -308,3 +309,41 @@ class TestMetrics:
         after = requests_counted((await client.get("/metrics")).text)
         key = ("GET", "/boom", "500")
         assert after.get(key, 0.0) - before.get(key, 0.0) == 1
+
+
+def test_errors_under_v1_take_openais_shape_and_statuses() -> None:
+    from kit.errors import error_response
+
+    def body(response: JSONResponse) -> dict[str, object]:
+        error: dict[str, object] = json.loads(bytes(response.body))["error"]
+        return error
+
+    invalid = error_response(
+        "/v1/chat/completions", 422, "validation_error", "bad", errors={"messages": ["empty"]}
+    )
+    assert invalid.status_code == 400
+    assert body(invalid) == {
+        "message": "messages: empty",
+        "type": "invalid_request_error",
+        "param": "messages",
+        "code": "validation_error",
+    }
+    spent = error_response("/v1/chat/completions", 429, "budget_exceeded", "spent", budget={})
+    assert (spent.status_code, body(spent)["type"], body(spent)["code"]) == (
+        429,
+        "insufficient_quota",
+        "insufficient_quota",
+    )
+    limited = error_response("/v1/models", 429, "rate_limited", "slow down")
+    assert (body(limited)["type"], body(limited)["code"]) == (
+        "rate_limit_error",
+        "rate_limit_exceeded",
+    )
+    assert body(error_response("/v1/x", 503, "unavailable", "later"))["type"] == "server_error"
+    assert body(error_response("/v1/x", 401, "invalid_api_key", "no"))["type"] == (
+        "authentication_error"
+    )
+    # elsewhere, the problem documents of docs/DESIGN.md §2
+    problem = error_response("/api/dialogs", 422, "validation_error", "bad", errors={"x": ["y"]})
+    assert problem.status_code == 422
+    assert problem.media_type == "application/problem+json"

@@ -255,10 +255,11 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RedisConnectionError)
     @app.exception_handler(RedisTimeoutError)
-    async def _redis_away(_: Request, exc: Exception) -> JSONResponse:
+    async def _redis_away(request: Request, exc: Exception) -> JSONResponse:
         # a dependency that is down is a 503 the client may retry, wherever it was met
         log.warning("Redis unavailable: %s", exc)
-        return problem(
+        return error_response(
+            request.url.path,
             503,
             "unavailable",
             "The service is briefly unavailable; try again shortly.",
@@ -276,4 +277,10 @@ def install_error_handlers(app: FastAPI) -> None:
         finally:
             request_id_var.reset(token)
         headers = {REQUEST_ID_HEADER: rid} if rid else None
-        return problem(500, "internal_error", "Something went wrong on our side.", headers=headers)
+        return error_response(
+            request.url.path,
+            500,
+            "internal_error",
+            "Something went wrong on our side.",
+            headers=headers,
+        )
