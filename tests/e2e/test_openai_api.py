@@ -43,7 +43,7 @@ class TestModels:
     def test_list_and_retrieve(self, program: Any) -> None:
         client = program[0]
         listed = client.models.list()
-        assert [m.id for m in listed.data] == ["parley-demo"]
+        assert [m.id for m in listed.data] == ["parley-demo", "@assistant"]
         assert client.models.retrieve("parley-demo").owned_by == "openai"
         with pytest.raises(openai.NotFoundError) as missing:
             client.models.retrieve("gpt-9")
@@ -100,6 +100,32 @@ class TestChatCompletions:
         assert failed.value.status_code == 502
         assert isinstance(failed.value.body, dict)
         assert failed.value.body["type"] == "server_error"
+
+    def test_an_agent_answers_as_a_model(self, program: Any, model: ModelServer) -> None:
+        client, _, api, person = program
+        model.behaviour.reply = REPLY
+        made = api.post(
+            "/api/agents",
+            json={
+                "handle": "pirate",
+                "name": "Pirate",
+                "instructions": "Talk like a pirate.",
+                "temperature": 0.2,
+            },
+            headers=person,
+        )
+        assert made.status_code == 201, made.text
+        assert "@pirate" in [m.id for m in client.models.list().data]
+        question = f"ahoy {uuid.uuid4()}"
+        completion = client.chat.completions.create(model="@pirate", messages=ask(question))
+        assert completion.model == "@pirate"
+        assert completion.choices[0].message.content == REPLY
+        [request] = [r for r in model.requests if r["messages"][-1]["content"] == question]
+        assert request["messages"][0] == {"role": "system", "content": "Talk like a pirate."}
+        assert request["messages"][1:] == ask(question)
+        assert request["temperature"] == 0.2
+        with pytest.raises(openai.NotFoundError):
+            client.chat.completions.create(model="@nobody", messages=ask(question))
 
 
 class TestErrors:

@@ -109,7 +109,7 @@ async def test_errors_take_openais_shape(chat_client: httpx.AsyncClient, user: H
 async def test_models(chat_client: httpx.AsyncClient, user: Headers) -> None:
     listed = (await chat_client.get("/v1/models", headers=user())).json()
     assert listed["object"] == "list"
-    assert [m["id"] for m in listed["data"]] == ["parley-demo", "other-model"]
+    assert [m["id"] for m in listed["data"]] == ["parley-demo", "other-model", "@assistant"]
     one = await chat_client.get("/v1/models/other-model", headers=user())
     assert one.json() == {
         "id": "other-model",

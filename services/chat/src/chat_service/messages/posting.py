@@ -57,10 +57,11 @@ async def post_completion(
     prompt: list[dict[str, Any]],
     text: str,
     temperature: float | None,
+    agent: dict[str, object] | None = None,
 ) -> Message:
     """A `/v1/chat/completions` call: the caller's own messages are the prompt, answered by the
     same queue and workers as a message, and kept as one exchange in a hidden dialog (usage,
-    polling, the stored answer)."""
+    polling, the stored answer); `agent` when an agent was addressed as the model."""
     await admit(runtime, session, caller)
     dialog = Dialog(user_id=caller.user_id, name=text[:60] or "API", model=model.id, hidden=True)
     message = Message(
@@ -68,6 +69,7 @@ async def post_completion(
         user_id=caller.user_id,
         message_text=text,
         model=model.id,
+        agent=agent,
         key_id=caller.key_id,
     )
     job = Job(
