@@ -217,6 +217,13 @@ class TestRouting:
         assert "503" in responses
         register = paths["/api/auth/register"]["post"]["responses"]
         assert set(register["429"]["headers"]) == {"Retry-After", "RateLimit", "RateLimit-Policy"}
+        # the OpenAI-compatible API, with OpenAI's errors
+        completions = paths["/v1/chat/completions"]["post"]
+        assert completions["security"] == [{"bearer": []}]
+        assert "422" not in completions["responses"]
+        openai_error = completions["responses"]["400"]["content"]["application/json"]["schema"]
+        assert openai_error == {"$ref": "#/components/schemas/OpenAIError"}
+        assert "/v1/models" in paths
 
     @pytest.mark.parametrize(
         ("method", "path", "allow"),

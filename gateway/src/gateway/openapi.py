@@ -8,7 +8,9 @@ document describes what a client actually meets at the public port:
 - **errors**: every error is `application/problem+json` (RFC 9457, `Problem`); a 422 carries the
   field errors (`ValidationProblem`); any 4xx may come from the gateway itself (401, 413, 429)
   and a 503 from a dependency that is briefly away, so each operation documents those;
-- **rate limits**: a 429 carries `Retry-After` and the IETF `RateLimit` headers.
+- **rate limits**: a 429 carries `Retry-After` and the IETF `RateLimit` headers;
+- **`/v1`** (OpenAI's API for programs): its errors are OpenAI's `{"error": {...}}`
+  (`OpenAIError`) as `application/json`, a bad field a 400.
 
 Schemathesis runs against this document in `make test` (tests/e2e/test_openapi.py).
 """
@@ -56,6 +58,24 @@ SCHEMAS: dict[str, Any] = {
         ],
     },
 }
+SCHEMAS["OpenAIError"] = {
+    "type": "object",
+    "description": "An error of the OpenAI-compatible API (`/v1`), in OpenAI's shape.",
+    "required": ["error"],
+    "properties": {
+        "error": {
+            "type": "object",
+            "required": ["message", "type", "param", "code"],
+            "properties": {
+                "message": {"type": "string"},
+                "type": {"type": "string"},
+                "param": {"type": ["string", "null"]},
+                "code": {"type": ["string", "null"]},
+            },
+        }
+    },
+}
+OPENAI_PREFIX = "/v1/"
 RATE_LIMIT_HEADERS = {
     "Retry-After": {"description": "Seconds to wait.", "schema": {"type": "integer"}},
     "RateLimit": {"description": "What is left (IETF draft).", "schema": {"type": "string"}},
@@ -74,8 +94,32 @@ def _problem(description: str, schema: str = "Problem") -> dict[str, Any]:
     }
 
 
+def _openai_error(description: str) -> dict[str, Any]:
+    return {
+        "description": description,
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/OpenAIError"}}},
+    }
+
+
+def describe_openai_operation(operation: dict[str, Any]) -> None:
+    """A `/v1` operation: an API key (or access token), OpenAI's errors and statuses."""
+    responses: dict[str, Any] = operation.setdefault("responses", {})
+    operation["security"] = [{"bearer": []}]
+    if responses.pop("422", None) is not None:
+        responses["400"] = _openai_error("Invalid input; `param` names the field.")
+    for status in list(responses):
+        if status[0] in "45":
+            responses[status] = _openai_error(responses[status].get("description") or "Refused.")
+    responses.setdefault("401", _openai_error("No valid API key (`invalid_api_key`)."))
+    responses.setdefault("4XX", _openai_error("Refused; `code` says why."))
+    responses.setdefault("5XX", _openai_error("The answer failed, or a dependency is away."))
+
+
 def describe_operation(path: str, operation: dict[str, Any]) -> None:
     """Security and error responses of one operation, in place."""
+    if path.startswith(OPENAI_PREFIX):
+        describe_openai_operation(operation)
+        return
     responses: dict[str, Any] = operation.setdefault("responses", {})
     route = routes.route_for(path.replace("{", "x").replace("}", "x"))
     if route is None or not route.public:
@@ -109,15 +153,17 @@ def public_document(documents: list[dict[str, Any]]) -> dict[str, Any]:
                 "bearer": {
                     "type": "http",
                     "scheme": "bearer",
-                    "bearerFormat": "JWT",
-                    "description": "The `access_token` from register, login or refresh.",
+                    "description": (
+                        "The `access_token` from register, login or refresh, or an API key "
+                        "(`pk_…`, made in Settings or with `POST /api/keys`)."
+                    ),
                 }
             },
         },
     }
     for document in documents:
         for path, item in document.get("paths", {}).items():
-            if not path.startswith("/api/"):
+            if not path.startswith(("/api/", OPENAI_PREFIX)):
                 continue
             for method in METHODS:
                 if method in item:
