@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 from sqlmodel import select
 
-from chat_service.models import Budget, Message, UsageRecord
+from chat_service.models import Message, UsageRecord
 from kit import jwt as kjwt
 
 from .conftest import SIGNING_KEY, auth_headers
@@ -312,28 +312,3 @@ def test_an_empty_default_budget_is_unlimited() -> None:
 
     assert Settings(PARLEY_DEFAULT_MONTHLY_TOKENS="").default_monthly_tokens is None
     assert Settings(PARLEY_DEFAULT_MONTHLY_TOKENS="5000").default_monthly_tokens == 5000
-
-
-async def test_a_users_own_budget_is_remembered_briefly_and_forgotten_on_change(
-    chat_client: httpx.AsyncClient, monkeypatch: Any
-) -> None:
-    from chat_service.usage import overrides
-
-    runtime = chat_client.app.state.runtime  # type: ignore[attr-defined]
-    remembered = overrides.BudgetOverrides()
-    user_id = uuid.uuid4()
-    async with runtime.db.session() as session:
-        assert await remembered.of(session, user_id) is None
-        session.add(Budget(user_id=user_id, monthly_tokens=7))  # as another process would
-        await session.commit()
-        assert await remembered.of(session, user_id) is None  # still the remembered answer
-        remembered.forget(user_id)
-        assert await remembered.of(session, user_id) == 7
-        monkeypatch.setattr(overrides, "OVERRIDE_SECONDS", 0.0)
-        await session.delete(await session.get(Budget, user_id))
-        await session.commit()
-        remembered.forget(user_id)
-        assert await remembered.of(session, user_id) is None  # looked up again, every time
-        session.add(Budget(user_id=user_id, monthly_tokens=9))
-        await session.commit()
-        assert await remembered.of(session, user_id) == 9

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import httpx
 from redis.asyncio import Redis
@@ -11,7 +11,6 @@ from chat_service.catalog.service import ModelCatalog
 from chat_service.config import Settings
 from chat_service.messages.answering.hub import AnswerHub
 from chat_service.messages.answering.queue import JobQueue
-from chat_service.usage.overrides import BudgetOverrides
 from kit.avatars.store import AvatarStore
 from kit.db import Database
 from kit.jwt import JWKSVerifier
@@ -31,4 +30,3 @@ class Runtime:
     avatars: AvatarStore  # agents' avatars
     limiter: RateLimiter
     write_limits: dict[str, Limit]  # per-user limits on costly writes
-    budgets: BudgetOverrides = field(default_factory=BudgetOverrides)  # users' own budgets

@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 
 from chat_service.dependencies import Caller, RuntimeDep, SessionDep
-from chat_service.usage import service
+from chat_service.usage import repository, service
 from chat_service.usage.schemas import AdminUsage, BudgetIn, BudgetState, Usage
 from kit.db import utcnow
 from kit.errors import FieldErrors, Forbidden
@@ -78,7 +78,7 @@ async def my_usage(
     key_id: Annotated[uuid.UUID | None, Query(description="Only what this API key used")] = None,
 ) -> Usage:
     """Your tokens per day and model in the period, the totals, and your monthly budget."""
-    data, totals = await service.by_day_and_model(
+    data, totals = await repository.by_day_and_model(
         session, *days, user_id=caller.user_id, key_id=key_id
     )
     budget = await service.budget_state(runtime, session, caller.user_id)
@@ -94,10 +94,10 @@ async def all_usage(
     workspace_id: uuid.UUID | None = None,
 ) -> AdminUsage:
     """Tokens across users (or of one user or workspace) per day and model, and per user."""
-    data, totals = await service.by_day_and_model(
+    data, totals = await repository.by_day_and_model(
         session, *days, user_id=user_id, workspace_id=workspace_id
     )
-    users = await service.by_user(session, *days, user_id=user_id, workspace_id=workspace_id)
+    users = await repository.by_user(session, *days, user_id=user_id, workspace_id=workspace_id)
     return AdminUsage(data=data, totals=totals, users=users)
 
 
