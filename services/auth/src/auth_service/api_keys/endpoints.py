@@ -7,7 +7,7 @@ import uuid
 
 from fastapi import APIRouter, Response, status
 
-from auth_service.api_keys import service
+from auth_service.api_keys import repository, service
 from auth_service.api_keys.schemas import (
     ApiKeyCreated,
     ApiKeyIn,
@@ -31,7 +31,9 @@ async def create_key(data: ApiKeyIn, user: CurrentUser, session: SessionDep) -> 
 @router.get("/api/keys", response_model=ApiKeyList)
 async def list_keys(user: CurrentUser, session: SessionDep) -> ApiKeyList:
     """Your keys that are not revoked, newest first (never the keys themselves)."""
-    return ApiKeyList(data=[service.public(k) for k in await service.live_keys(session, user.id)])
+    return ApiKeyList(
+        data=[service.public(k) for k in await repository.live_keys(session, user.id)]
+    )
 
 
 @router.delete(

@@ -12,22 +12,23 @@ from __future__ import annotations
 import uuid
 from datetime import timedelta
 
-from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from auth_service.api_keys import repository as repo
 from auth_service.api_keys.schemas import ApiKeyCreated, ApiKeyIn, ApiKeyPublic, Exchanged
 from auth_service.models import ApiKey, User
 from auth_service.runtime import Runtime
-from kit import account_state
+from auth_service.sessions import service as sessions
 from kit import api_keys as keys
 from kit import jwt as kjwt
-from kit.db import after_commit, utcnow
+from kit.db import utcnow
 from kit.errors import Conflict, FieldErrors, NotFound
 
 # A key's token lives a minute: `last_used_at` is as fresh as that, and a token is never
 # refused by its own age in the middle of a program's work for long.
 TOKEN_LIFETIME = timedelta(seconds=60)
 MAX_KEYS = 100  # live keys per user
+MARK_SECONDS = int(TOKEN_LIFETIME.total_seconds()) + 60  # a revocation mark outlives any token
 
 
 class ApiKeyNotFound(NotFound):
@@ -49,21 +50,11 @@ def public(key: ApiKey) -> ApiKeyPublic:
     )
 
 
-async def live_keys(session: AsyncSession, user_id: uuid.UUID) -> list[ApiKey]:
-    """The user's keys that are not revoked (expired ones included: they show as expired)."""
-    result = await session.exec(
-        select(ApiKey)
-        .where(ApiKey.user_id == user_id, col(ApiKey.revoked_at).is_(None))
-        .order_by(col(ApiKey.created_at).desc())
-    )
-    return list(result.all())
-
-
 async def create(session: AsyncSession, user: User, data: ApiKeyIn) -> ApiKeyCreated:
     now = utcnow()
     if data.expires_at is not None and data.expires_at <= now:
         raise FieldErrors({"expires_at": ["Choose a time in the future."]})
-    if len(await live_keys(session, user.id)) >= MAX_KEYS:
+    if len(await repo.live_keys(session, user.id)) >= MAX_KEYS:
         raise Conflict(f"You have {MAX_KEYS} API keys; revoke one first.", code="too_many_keys")
     secret = keys.new_key()
     key = ApiKey(
@@ -80,24 +71,6 @@ async def create(session: AsyncSession, user: User, data: ApiKeyIn) -> ApiKeyCre
     return ApiKeyCreated(**public(key).model_dump(), key=secret)
 
 
-def refuse_tokens_after_commit(
-    runtime: Runtime, session: AsyncSession, key_ids: list[uuid.UUID]
-) -> None:
-    """Mark the keys' tokens revoked in Redis once the change is committed (the gateway checks
-    the mark on every request); the mark outlives the longest token a key was given."""
-    if not key_ids:
-        return
-    ttl = int(TOKEN_LIFETIME.total_seconds()) + 60
-
-    async def publish() -> None:
-        async with runtime.redis.pipeline(transaction=False) as pipe:
-            for key_id in key_ids:
-                pipe.set(account_state.revoked_session_key(key_id), "1", ex=ttl)
-            await pipe.execute()
-
-    after_commit(session, publish)
-
-
 async def revoke(
     runtime: Runtime, session: AsyncSession, user_id: uuid.UUID, key_id: uuid.UUID
 ) -> None:
@@ -107,13 +80,14 @@ async def revoke(
     key.revoked_at = utcnow()
     session.add(key)
     await session.flush()
-    refuse_tokens_after_commit(runtime, session, [key.id])
+    sessions.mark_revoked_after_commit(runtime, session, [key.id], MARK_SECONDS)
 
 
 async def refuse_all(runtime: Runtime, session: AsyncSession, user_id: uuid.UUID) -> None:
     """A deactivated or deleted account: its keys' tokens stop at once (the keys of a
     reactivated account work again once the marks lapse, two minutes at most)."""
-    refuse_tokens_after_commit(runtime, session, [k.id for k in await live_keys(session, user_id)])
+    ids = [k.id for k in await repo.live_keys(session, user_id)]
+    sessions.mark_revoked_after_commit(runtime, session, ids, MARK_SECONDS)
 
 
 async def exchange(runtime: Runtime, session: AsyncSession, presented: str) -> Exchanged:
@@ -121,8 +95,7 @@ async def exchange(runtime: Runtime, session: AsyncSession, presented: str) -> E
     if not keys.well_formed(presented):
         raise keys.InvalidApiKey()
     now = utcnow()
-    result = await session.exec(select(ApiKey).where(ApiKey.key_hash == keys.digest(presented)))
-    key = result.first()
+    key = await repo.by_hash(session, keys.digest(presented))
     if key is None or key.revoked_at is not None:
         raise keys.InvalidApiKey()
     if key.expires_at is not None and key.expires_at <= now:

@@ -172,15 +172,27 @@ async def revoke_sessions(
     await repo.revoke(session, ids, now)
     for s in sessions:
         s.revoked_at = s.revoked_at or now
-    ttl = account_state.ttl_seconds(runtime.settings.access_lifetime)
+    mark_revoked_after_commit(
+        runtime, session, ids, account_state.ttl_seconds(runtime.settings.access_lifetime)
+    )
 
-    async def publish_revocations() -> None:
+
+def mark_revoked_after_commit(
+    runtime: Runtime, session: AsyncSession, ids: list[uuid.UUID], ttl_seconds: int
+) -> None:
+    """Once the change is committed, mark the tokens of these sessions (or API keys, whose id
+    is their tokens' `sid`) revoked in Redis, where the gateway checks every request; the mark
+    lasts as long as the longest token it must stop."""
+    if not ids:
+        return
+
+    async def publish() -> None:
         async with runtime.redis.pipeline(transaction=False) as pipe:
             for sid in ids:
-                pipe.set(account_state.revoked_session_key(sid), "1", ex=ttl)
+                pipe.set(account_state.revoked_session_key(sid), "1", ex=ttl_seconds)
             await pipe.execute()
 
-    after_commit(session, publish_revocations)
+    after_commit(session, publish)
 
 
 async def active_sessions(session: AsyncSession, user_id: uuid.UUID) -> list[AuthSession]:
