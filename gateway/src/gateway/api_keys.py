@@ -7,8 +7,9 @@ forwards that token instead. So chat and auth know every caller one way, from a 
 whose `sid` is the key's id and which carries the key's scopes.
 
 Revocation is checked on every request like a session's (the Redis mark auth sets), so a
-revoked key stops at once although its token is cached; an unknown key is remembered as unknown
-for a few seconds, so a flood of made-up keys cannot turn into a flood of calls to auth.
+revoked key stops at once although its token is cached, in the same Redis call as the key's
+request rate (`check_live`); an unknown key is remembered as unknown for a few seconds, so a
+flood of made-up keys cannot turn into a flood of calls to auth.
 """
 
 from __future__ import annotations
@@ -19,12 +20,14 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
+from redis.exceptions import RedisError
 
-from kit import api_keys
+from gateway import routes
+from kit import account_state, api_keys
 from kit.errors import Forbidden, ServiceUnavailable
 from kit.jwt import AccessClaims, JWKSVerifier
+from kit.ratelimit import Limit, RateLimiter
 
-SAFE_METHODS = frozenset({"GET", "HEAD"})
 RENEW_BEFORE_SECONDS = 5.0  # a token this close to its end is traded again
 UNKNOWN_FOR_SECONDS = 5.0
 MAX_REMEMBERED = 10_000
@@ -38,9 +41,21 @@ class Traded:
 
 class KeyExchange:
     def __init__(
-        self, http: httpx.AsyncClient, auth_url: str, internal_token: str, verifier: JWKSVerifier
+        self,
+        http: httpx.AsyncClient,
+        auth_url: str,
+        internal_token: str,
+        verifier: JWKSVerifier,
+        limiter: RateLimiter,
+        requests_per_minute: int,
     ) -> None:
         self._http = http
+        self._limiter = limiter
+        self._limit = (
+            Limit("api-key", requests_per_minute, 60, "This API key is making too many requests.")
+            if requests_per_minute > 0
+            else None
+        )
         self._url = f"{auth_url.rstrip('/')}/internal/keys/exchange"
         self._internal = {"Authorization": f"Bearer {internal_token}"}
         self._verifier = verifier
@@ -65,9 +80,21 @@ class KeyExchange:
             pending.add_done_callback(lambda _: self._pending.pop(digest, None))
         return await asyncio.shield(pending)
 
-    def forget(self, key: str) -> None:
-        """A key found revoked: drop its token (the next request asks auth, which refuses)."""
-        self._traded.pop(api_keys.digest(key), None)
+    async def check_live(self, key: str, traded: Traded) -> None:
+        """Refuse a revoked key (`invalid_api_key`) or one over its request rate (429), with
+        one Redis call: the rate limiter's veto key is the revocation mark."""
+        revoked = account_state.revoked_session_key(traded.claims.session_id)
+        if self._limit is None:
+            try:
+                refused = bool(await self._limiter.redis.exists(revoked))
+            except RedisError as exc:
+                raise ServiceUnavailable("API keys cannot be checked right now.") from exc
+        else:
+            key_id = str(traded.claims.key_id)
+            refused = (await self._limiter.hit(self._limit, key_id, unless_set=revoked)).vetoed
+        if refused:
+            self._traded.pop(api_keys.digest(key), None)  # the next request asks auth: refused
+            raise api_keys.InvalidApiKey()
 
     async def _ask_auth(self, key: str, digest: str) -> Traded:
         try:
@@ -100,6 +127,6 @@ def check_scope(scope: str | None, method: str, claims: AccessClaims) -> None:
     `read`; routes without a scope (keys, password, account, admin) never take a key."""
     if scope is None:
         raise Forbidden("API keys cannot be used for this; sign in.", code="api_key_not_allowed")
-    if scope in claims.scopes or (method in SAFE_METHODS and "read" in claims.scopes):
+    if scope in claims.scopes or (method in routes.SAFE_METHODS and "read" in claims.scopes):
         return
     raise Forbidden(f"This API key lacks the `{scope}` scope.", code="insufficient_scope")

@@ -1,12 +1,11 @@
 """The proxy's short way through the application.
 
-Every `/api/*` and `/v1/*` request (but the gateway's own `/api/openapi.json` and `/api/docs`) is
-handed to
-the proxy handler from inside the middleware stack, so request ids, metrics, security headers
-and CORS apply as to any route, while FastAPI's router, exception and per-route layers are
-skipped: they cost about a quarter of the gateway's CPU per proxied request and do nothing for
-it. Errors render as the same problem+json; anything unexpected still reaches the server-error
-handler (a 500 problem, logged).
+Every `/api/*` and `/v1/*` request (but the gateway's own `/api/openapi.json` and `/api/docs`)
+is handed to the proxy handler from inside the middleware stack, so request ids, metrics,
+security headers and CORS apply as to any route, while FastAPI's router, exception and
+per-route layers are skipped: they cost about a quarter of the gateway's CPU per proxied
+request and do nothing for it. Errors render as the services' do (a problem, or OpenAI's shape
+under `/v1`); anything unexpected still reaches the server-error handler (a 500, logged).
 """
 
 from __future__ import annotations

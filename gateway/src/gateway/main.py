@@ -26,18 +26,16 @@ from gateway.clientip import ClientAddress
 from gateway.config import Settings, settings
 from gateway.fastpath import ProxyFastPath
 from gateway.security import SecurityHeadersMiddleware
-from kit import account_state
 from kit import api_keys as keys
 from kit.app import create_app
-from kit.errors import Forbidden, NotFound, Unauthorized
+from kit.errors import Forbidden, NotFound
 from kit.health import serve_health_in_thread
 from kit.jwt import JWKSVerifier, bearer_token, http_jwks
 from kit.logging import configure_logging
-from kit.ratelimit import Limit, RateLimiter
+from kit.ratelimit import RateLimiter
 from kit.redis_clients import async_redis
 
 GATEWAY_API_PATHS = frozenset({"/api/openapi.json", "/api/docs"})  # served by the gateway itself
-SAFE_METHODS = frozenset({"GET", "HEAD"})
 
 
 def build_app(config: Settings = settings, *, serve_metrics: bool = True) -> FastAPI:
@@ -58,18 +56,12 @@ def build_app(config: Settings = settings, *, serve_metrics: bool = True) -> Fas
         )
         app.state.access = tokens.AccessVerifier(verifier, redis)
         app.state.keys = api_keys.KeyExchange(
-            http, config.auth_url, config.internal_token, verifier
-        )
-        app.state.limiter = RateLimiter(redis)
-        app.state.key_limit = (
-            Limit(
-                "api-key",
-                config.api_key_requests_per_minute,
-                60,
-                "This API key is making too many requests; slow down.",
-            )
-            if config.api_key_requests_per_minute > 0
-            else None
+            http,
+            config.auth_url,
+            config.internal_token,
+            verifier,
+            RateLimiter(redis),
+            config.api_key_requests_per_minute,
         )
         app.state.client_address = ClientAddress(config.trusted_proxies)
         app.state.upstreams = {routes.AUTH: config.auth_url, routes.CHAT: config.chat_url}
@@ -219,7 +211,7 @@ async def _authenticate(request: Request, route: routes.Route) -> asyncio.Future
     claims = await access.claims(authorization)
     if route.staff and not claims.staff:
         raise Forbidden("Only staff may do this.")
-    if request.method in SAFE_METHODS:
+    if request.method in routes.SAFE_METHODS:
         return asyncio.ensure_future(access.check_not_revoked(claims))
     await access.check_not_revoked(claims)
     return None
@@ -232,29 +224,13 @@ async def _authenticate_key(
     call, which a read runs while the service answers (as a token's revocation) and a write
     awaits before anything is sent. The service receives the access token the key was traded
     for (`api_keys`)."""
-    state = request.app.state
-    traded = await state.keys.trade(key)
+    exchange: api_keys.KeyExchange = request.app.state.keys
+    traded = await exchange.trade(key)
     api_keys.check_scope(route.scope, request.method, traded.claims)
     request.scope[proxy.AUTHORIZATION_SCOPE_KEY] = f"Bearer {traded.token}"
-
-    async def live_and_within_rate() -> None:
-        try:
-            if state.key_limit is None:
-                await state.access.check_not_revoked(traded.claims)
-                return
-            revoked = account_state.revoked_session_key(traded.claims.session_id)
-            decision = await state.limiter.hit(
-                state.key_limit, str(traded.claims.key_id), unless_set=revoked
-            )
-            if decision.vetoed:
-                raise Unauthorized()
-        except Unauthorized:
-            state.keys.forget(key)
-            raise keys.InvalidApiKey() from None
-
-    if request.method in SAFE_METHODS:
-        return asyncio.ensure_future(live_and_within_rate())
-    await live_and_within_rate()
+    if request.method in routes.SAFE_METHODS:
+        return asyncio.ensure_future(exchange.check_live(key, traded))
+    await exchange.check_live(key, traded)
     return None
 
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 AUTH = "auth"
 CHAT = "chat"
+SAFE_METHODS = frozenset({"GET", "HEAD"})  # reads: they change nothing
 
 # (method, status) of an answer -> whether the browser's refresh cookie is dead after it
 Clears = Callable[[str, int], bool]
