@@ -117,3 +117,37 @@ async def test_models(chat_client: httpx.AsyncClient, user: Headers) -> None:
         "created": 0,
         "owned_by": "openai",
     }
+
+
+async def test_an_answer_stored_without_its_final_stream_entry_still_ends_the_call(
+    chat_client: httpx.AsyncClient, user: Headers, monkeypatch: Any
+) -> None:
+    """The stream's last entry can be lost with Redis; the stored outcome then ends the call."""
+    from chat_service.openai_api import endpoints
+
+    monkeypatch.setattr(endpoints, "KEEP_ALIVE_SECONDS", 0.2)
+    me = user()
+    runtime = chat_client.app.state.runtime  # type: ignore[attr-defined]
+
+    async def store_quietly() -> None:  # as a callback whose final stream entry never landed
+        for _ in range(200):
+            async with runtime.db.session() as session:
+                found = (
+                    await session.exec(
+                        select(Message).where(Message.user_id == uuid.UUID(user_of(me)))
+                    )
+                ).first()
+                if found is not None:
+                    found.status, found.answer_text = "completed", "quiet answer"
+                    session.add(found)
+                    await session.commit()
+                    return
+            await asyncio.sleep(0.02)
+
+    quiet = asyncio.create_task(store_quietly())
+    response = await asyncio.wait_for(
+        chat_client.post("/v1/chat/completions", json=BODY, headers=me), timeout=10
+    )
+    await quiet
+    assert response.status_code == 200, response.text
+    assert response.json()["choices"][0]["message"]["content"] == "quiet answer"

@@ -133,6 +133,7 @@ def problem(
 OPENAI_PREFIX = "/v1/"
 # our problem codes that OpenAI's SDKs know by another name (docs/DESIGN.md §12)
 _OPENAI_CODES = {"budget_exceeded": "insufficient_quota", "rate_limited": "rate_limit_exceeded"}
+_OPENAI_TYPES = {401: "authentication_error", 403: "permission_error", 429: "rate_limit_error"}
 
 
 def openai_error(
@@ -155,13 +156,7 @@ def openai_error(
         if code == "budget_exceeded"
         else "server_error"
         if status >= 500
-        else "rate_limit_error"
-        if status == 429
-        else "authentication_error"
-        if status == 401
-        else "permission_error"
-        if status == 403
-        else "invalid_request_error"
+        else _OPENAI_TYPES.get(status, "invalid_request_error")
     )
     body = {
         "error": {

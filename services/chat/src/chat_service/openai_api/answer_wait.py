@@ -9,6 +9,8 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from chat_service.messages.schemas import MessagePublic
+from chat_service.models import Message, MessageStatus
 from chat_service.runtime import Runtime
 from kit import answers
 
@@ -25,12 +27,22 @@ async def follow(
     runtime: Runtime, message_id: uuid.UUID, wait_seconds: float
 ) -> AsyncIterator[Step]:
     """The answer's steps from its start; a `waiting` step every `wait_seconds` without news
-    (the caller keeps its connection alive). Ends after `done` or `error`."""
+    (the caller keeps its connection alive). Ends after `done` or `error`, or, as the answer
+    stream does (`answering.sse`), with the stored outcome when the stream is silent and the
+    message has ended (its final entry lost with Redis, or the message deleted)."""
     reader = runtime.hub.reader(answers.stream_key(message_id), "0-0")
     try:
         while True:
             batch = await reader.read(wait_seconds)
             if not batch:
+                async with runtime.db.read_session() as session:
+                    message = await session.get(Message, message_id)
+                if message is None:
+                    yield Step("error", {"code": "not_found", "message": "The answer is gone."})
+                    return
+                if MessageStatus(message.status).terminal:
+                    yield stored(message)
+                    return
                 yield Step("waiting")
                 continue
             for _, fields in batch:
@@ -40,3 +52,10 @@ async def follow(
                     return
     finally:
         reader.close()
+
+
+def stored(message: Message) -> Step:
+    """A message's stored outcome as its final step."""
+    if message.status == MessageStatus.failed and message.error is not None:
+        return Step("error", dict(message.error))
+    return Step("done", {"message": MessagePublic.of(message).model_dump(mode="json")})

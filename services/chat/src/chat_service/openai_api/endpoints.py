@@ -24,6 +24,7 @@ from chat_service.agents.schemas import ASSISTANT_ID
 from chat_service.catalog.service import Model
 from chat_service.dependencies import Caller, RuntimeDep, SessionDep
 from chat_service.messages import posting
+from chat_service.messages.answering.sse import SSE_HEADERS
 from chat_service.models import Agent
 from chat_service.openai_api.answer_wait import follow
 from chat_service.openai_api.schemas import ChatCompletionIn
@@ -34,7 +35,6 @@ from kit.jwt import AccessClaims
 
 router = APIRouter(prefix="/v1", tags=["OpenAI-compatible"])
 KEEP_ALIVE_SECONDS = 10.0  # a waiting answer sends something this often (proxies time out)
-SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 
 
 class ModelNotFound(NotFound):

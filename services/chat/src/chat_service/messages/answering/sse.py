@@ -35,6 +35,8 @@ log = logging.getLogger(__name__)
 router = APIRouter(tags=["messages"])
 OPEN_STREAMS = Gauge("parley_sse_open_streams", "Answer streams (SSE) open now.")
 ENTRY_ID = re.compile(r"^\d+-\d+$")
+# no cache or proxy may hold events back (nginx reads X-Accel-Buffering)
+SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 
 
 def sse_event(kind: str, data: dict[str, Any], event_id: str | None = None) -> bytes:
@@ -146,7 +148,7 @@ async def stream_answer(
     state = await _owner_and_status(runtime, message_id)
     if state is None or state[0] != caller.user_id:
         raise MessageNotFound()
-    headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+    headers = SSE_HEADERS
     if MessageStatus(state[1]).terminal and (ended := await _load(runtime, message_id)):
         # one event, sent whole (a streamed iterator would go through a worker thread)
         return Response(_final(ended), media_type="text/event-stream", headers=headers)
