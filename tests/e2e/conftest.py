@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import openai
 import pytest
 
 from parley_testing.databases import create_pg_database, drop_database
@@ -205,3 +206,19 @@ def browser_stack(
 def base_url(browser_stack: Stack) -> str:
     """Pages open relative to the browser stack (replaces pytest-base-url's fixture)."""
     return browser_stack.url
+
+
+@pytest.fixture
+def program(
+    stack: Stack,
+) -> Iterator[tuple[openai.OpenAI, dict[str, Any], httpx.Client, dict[str, str]]]:
+    """An OpenAI client with a fresh user's API key, the key, and the user's own session."""
+    from .test_answers import signed_in  # the test modules' helpers import this module
+    from .test_keys_and_budgets import new_key
+
+    api, person = signed_in(stack)
+    key, _ = new_key(api, person)
+    client = openai.OpenAI(api_key=key["key"], base_url=f"{stack.url}/v1", max_retries=0)
+    yield client, key, api, person
+    client.close()
+    api.close()

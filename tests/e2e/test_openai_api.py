@@ -5,34 +5,18 @@ usage and budgets shared with the web UI, and errors in OpenAI's shape."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
-import httpx
 import openai
 import pytest
 
 from parley_testing.model_server import ModelServer, tokens
 
 from .conftest import Stack
-from .test_answers import signed_in
 from .test_keys_and_budgets import new_key, staff
 
 pytestmark = pytest.mark.e2e
 REPLY = "Parley speaks " + " ".join(f"openai{i}" for i in range(20))
-
-
-@pytest.fixture
-def program(
-    stack: Stack,
-) -> Iterator[tuple[openai.OpenAI, dict[str, Any], httpx.Client, dict[str, str]]]:
-    """An OpenAI client with a fresh user's API key, the key, and the user's own session."""
-    api, person = signed_in(stack)
-    key, _ = new_key(api, person)
-    client = openai.OpenAI(api_key=key["key"], base_url=f"{stack.url}/v1", max_retries=0)
-    yield client, key, api, person
-    client.close()
-    api.close()
 
 
 def ask(text: str) -> list[Any]:

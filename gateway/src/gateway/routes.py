@@ -100,7 +100,9 @@ PREFIXES: tuple[Route, ...] = (
     Route("/api/agents", CHAT, prefix=True, scope="chat"),
     Route("/api/webhooks", CHAT, prefix=True, scope="webhooks"),
     Route("/api/usage", CHAT, prefix=True, scope="read"),
-    Route("/v1/", CHAT, prefix=True, scope="chat"),  # OpenAI's API for programs (§12)
+    # OpenAI's API for programs (§12)
+    Route("/v1/webhook_endpoints", CHAT, prefix=True, scope="webhooks"),
+    Route("/v1/", CHAT, prefix=True, scope="chat"),
 )
 
 

@@ -44,8 +44,9 @@ def _document_no_nul(schema: dict[str, Any]) -> None:
     for key in ("anyOf", "oneOf", "allOf"):
         for sub in schema.get(key, []):
             _document_no_nul(sub)
-    if isinstance(schema.get("items"), dict):
-        _document_no_nul(schema["items"])
+    for key in ("items", "additionalProperties", "propertyNames"):  # lists; dicts' values, keys
+        if isinstance(schema.get(key), dict):
+            _document_no_nul(schema[key])
     for sub in schema.get("properties", {}).values():
         _document_no_nul(sub)
 

@@ -22,7 +22,14 @@ from chat_service.messages import generation
 from chat_service.messages.answering import sse
 from chat_service.messages.answering.hub import AnswerHub
 from chat_service.messages.answering.queue import JobQueue
+from chat_service.openai_api import (
+    conversations,
+    response_endpoints,
+)
 from chat_service.openai_api import endpoints as openai_endpoints
+from chat_service.openai_api import (
+    webhook_endpoints as openai_webhooks,
+)
 from chat_service.runtime import Runtime
 from chat_service.usage import endpoints as usage_endpoints
 from chat_service.webhooks import WEBHOOK_QUEUE
@@ -125,6 +132,9 @@ def build_app(config: Settings = settings, *, jwks_source: JWKSSource | None = N
     app.include_router(webhook_endpoints.router)
     app.include_router(usage_endpoints.router)
     app.include_router(openai_endpoints.router)
+    app.include_router(response_endpoints.router)
+    app.include_router(conversations.router)
+    app.include_router(openai_webhooks.router)
     return app
 
 

@@ -86,6 +86,8 @@ class Dialog(SQLModel, table=True):
     hidden: bool = Field(
         default=False, sa_column=Column(Boolean, nullable=False, server_default=false())
     )
+    # a dialog reached as an OpenAI conversation keeps its `metadata` (§12)
+    conversation_metadata: dict[str, str] | None = Field(default=None, sa_column=Column(JSON))
     created_at: datetime = Field(
         default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
     )
@@ -126,6 +128,11 @@ class Message(SQLModel, table=True):
     generation: int = 1
     # the API key it was posted with (None: a person's session): its usage is counted there
     key_id: uuid.UUID | None = Field(default=None, sa_column=Column(Uuid))
+    # a program's own prompt (`/v1`, §12): `{messages, temperature}` sent as it is instead of
+    # the dialog's context, also when the answer is queued again
+    prompt: dict[str, object] | None = Field(default=None, sa_column=Column(JSON))
+    # what a `/v1/responses` call asked (`openai_api.responses`); None for other messages
+    response: dict[str, object] | None = Field(default=None, sa_column=Column(JSON))
     created_at: datetime = Field(
         default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
     )
@@ -192,6 +199,7 @@ class WebhookEndpoint(SQLModel, table=True):
     id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
     user_id: uuid.UUID = Field(sa_column=Column(Uuid, nullable=False, index=True))
     url: str = Field(sa_column=Column(String(2000), nullable=False))
+    name: str = Field(default="", sa_column=Column(String(200), nullable=False, server_default=""))
     events: list[str] = Field(sa_column=Column(JSON, nullable=False))
     # the signing key must be readable to sign; it is shown to the user only once
     secret: str = Field(sa_column=Column(String(100), nullable=False))
@@ -208,6 +216,7 @@ class WebhookEndpoint(SQLModel, table=True):
         default=0, sa_column=Column(Integer, nullable=False, server_default="0")
     )
     failing_since: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
+    updated_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
 
 
 class WebhookDelivery(SQLModel, table=True):
@@ -226,7 +235,7 @@ class WebhookDelivery(SQLModel, table=True):
         )
     )
     event_type: str = Field(max_length=50)
-    # what makes the event unique for this endpoint (message id + generation, or a test id)
+    # what makes the event unique for this endpoint (type, message id, generation; or a test id)
     event_key: str = Field(max_length=100)
     payload: str = Field(sa_column=Column(Text, nullable=False))
     status: str = Field(default="pending", max_length=16)  # pending | succeeded | failed

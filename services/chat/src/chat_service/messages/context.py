@@ -14,14 +14,18 @@ def estimate_tokens(text: str) -> int:
 
 
 def build(
-    instructions: list[str], history: list[Exchange], text: str, budget: int, handle: str
+    instructions: list[str],
+    history: list[Exchange],
+    new: list[dict[str, str]],
+    budget: int,
+    handle: str,
 ) -> list[dict[str, str]]:
     """The system messages (the agent's instructions, then the dialog's; empty ones left out),
-    the newest exchanges of `history` (oldest first) that fit the budget, the new text. An
+    the newest exchanges of `history` (oldest first) that fit the budget, the `new` messages. An
     answer by another agent than `handle` carries that agent's handle as its `name`, so the
     model can tell who said what."""
     system = [{"role": "system", "content": i} for i in instructions if i.strip()]
-    used = sum(estimate_tokens(m["content"]) for m in system) + estimate_tokens(text)
+    used = sum(estimate_tokens(m["content"]) for m in [*system, *new])
     kept: list[Exchange] = []
     for exchange in reversed(history):
         cost = estimate_tokens(exchange.message_text) + estimate_tokens(exchange.answer_text)
@@ -36,5 +40,4 @@ def build(
         if exchange.handle != handle:
             answer["name"] = exchange.handle
         context.append(answer)
-    context.append({"role": "user", "content": text})
-    return context
+    return context + new

@@ -46,16 +46,26 @@ log = logging.getLogger(__name__)
 
 
 async def job_for(runtime: Runtime, session: AsyncSession, dialog: Dialog, message: Message) -> Job:
+    model = await runtime.catalog.route(message.model)
+    if message.prompt is not None:  # a program's own prompt (§12), sent as it is
+        return Job(
+            message_id=message.id,
+            generation=message.generation,
+            model=model.provider_model,
+            provider=model.provider,
+            queue=model.queue,
+            messages=message.prompt["messages"],
+            temperature=message.prompt.get("temperature"),
+        )
     history = await repo.recent_exchanges(
         session, dialog.id, runtime.settings.context_messages, before=message
     )
-    model = await runtime.catalog.route(message.model)
     agent = await agents.answering(runtime, session, message.agent)
     budget = model.context_tokens - runtime.settings.answer_reserve_tokens
     messages = prompt.build(
         [agent.instructions, dialog.instructions],
         history,
-        agents.text_for_model(message.message_text, message.agent),
+        [{"role": "user", "content": agents.text_for_model(message.message_text, message.agent)}],
         budget,
         agent.handle,
     )
@@ -107,8 +117,8 @@ async def _end(runtime: Runtime, session: AsyncSession, message: Message) -> Non
         kind, data = "error", dict(message.error)
     else:
         kind, data = "done", {"message": public}
+    await webhooks.queue_for_message(session, message, public)
     if message.status in (MessageStatus.completed, MessageStatus.failed):
-        await webhooks.queue_for_message(session, message, public)
         add_event(
             session,
             event_types.message_ended_type(message.status),

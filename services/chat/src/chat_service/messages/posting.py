@@ -23,7 +23,6 @@ from chat_service.models import Dialog, IdempotencyKey, Message
 from chat_service.runtime import Runtime
 from chat_service.usage import service as usage
 from kit import account_state
-from kit.answer_jobs import Job
 from kit.errors import Conflict
 from kit.jwt import AccessClaims
 
@@ -58,12 +57,19 @@ async def post_completion(
     text: str,
     temperature: float | None,
     agent: dict[str, object] | None = None,
+    *,
+    dialog: Dialog | None = None,
+    response: dict[str, object] | None = None,
 ) -> Message:
-    """A `/v1/chat/completions` call: the caller's own messages are the prompt, answered by the
-    same queue and workers as a message, and kept as one exchange in a hidden dialog (usage,
-    polling, the stored answer); `agent` when an agent was addressed as the model."""
+    """A program's call (`/v1`, §12): its own `prompt`, answered by the same queue and workers
+    as a message. Without a `dialog` it is one exchange in a new hidden dialog (usage, polling,
+    the stored answer); `agent` when an agent was addressed as the model; `response` what a
+    `/v1/responses` call asked."""
     await admit(runtime, session, caller)
-    dialog = Dialog(user_id=caller.user_id, name=text[:60] or "API", model=model.id, hidden=True)
+    if dialog is None:
+        dialog = Dialog(
+            user_id=caller.user_id, name=text[:60] or "API", model=model.id, hidden=True
+        )
     message = Message(
         dialog_id=dialog.id,
         user_id=caller.user_id,
@@ -71,17 +77,11 @@ async def post_completion(
         model=model.id,
         agent=agent,
         key_id=caller.key_id,
+        prompt={"messages": prompt, "temperature": temperature},
+        response=response,
     )
-    job = Job(
-        message_id=message.id,
-        generation=message.generation,
-        model=model.provider_model,
-        provider=model.provider,
-        queue=model.queue,
-        messages=prompt,
-        temperature=temperature,
-    )
-    await generation.enqueue(runtime, job)
+    await generation.enqueue(runtime, await generation.job_for(runtime, session, dialog, message))
+    dialog.updated_at = message.created_at
     session.add(dialog)
     session.add(message)
     await session.flush()

@@ -93,3 +93,23 @@ async def owner_and_status(
     query = select(col(Message.user_id), col(Message.status)).where(Message.id == message_id)
     row = (await session.exec(query)).first()
     return (row[0], row[1]) if row is not None else None
+
+
+async def in_order(
+    session: AsyncSession,
+    dialog_id: uuid.UUID,
+    start: Message | None,
+    newest: bool,
+    limit: int,
+) -> list[Message]:
+    """Up to `limit` messages of a dialog, newest or oldest first, from `start` (included)."""
+    at, row_id = col(Message.created_at), col(Message.id)
+    query = select(Message).where(Message.dialog_id == dialog_id)
+    if start is not None:
+        if newest:
+            beyond = or_(at < start.created_at, (at == start.created_at) & (row_id <= start.id))
+        else:
+            beyond = or_(at > start.created_at, (at == start.created_at) & (row_id >= start.id))
+        query = query.where(beyond)
+    order = (at.desc(), row_id.desc()) if newest else (at.asc(), row_id.asc())
+    return list((await session.exec(query.order_by(*order).limit(limit))).all())

@@ -57,3 +57,87 @@ class ChatCompletionIn(Input):
     stream: bool = False
     stream_options: StreamOptions | None = None
     temperature: Annotated[float, Field(ge=0, le=2)] | None = None
+
+
+# `/v1/responses` and `/v1/conversations` (docs/DESIGN.md §12)
+
+MAX_INPUT_ITEMS = 500
+MetadataKey = Annotated[str, Field(min_length=1, max_length=64)]
+MetadataValue = Annotated[str, Field(max_length=512)]
+Metadata = Annotated[dict[MetadataKey, MetadataValue], Field(max_length=16)]
+
+
+class ContentPart(BaseModel):
+    """A text part of an input item (`input_text`, or `output_text` in an assistant's)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    type: Literal["input_text", "output_text", "text"]
+    text: str
+
+
+class InputMessage(BaseModel):
+    """An input item: a message, as OpenAI's SDKs send it (`type` may be left out)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    type: Literal["message"] = "message"
+    role: Literal["system", "developer", "user", "assistant"]
+    content: str | list[ContentPart]
+
+    def text(self) -> str:
+        if isinstance(self.content, str):
+            return self.content
+        return "".join(part.text for part in self.content)
+
+    def for_provider(self) -> dict[str, str]:
+        role = "system" if self.role == "developer" else self.role
+        return {"role": role, "content": self.text()}
+
+
+class ConversationRef(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    id: Annotated[str, Field(min_length=1, max_length=100)]
+
+
+class ResponseCreate(Input):
+    model_config = ConfigDict(extra="ignore")
+
+    model: Annotated[str, Field(min_length=1, max_length=200)] | None = None
+    input: (
+        Annotated[str, Field(max_length=200_000)]
+        | Annotated[list[InputMessage], Field(min_length=1, max_length=MAX_INPUT_ITEMS)]
+    )
+    instructions: Annotated[str, Field(max_length=200_000)] | None = None
+    stream: bool = False
+    background: bool = False
+    previous_response_id: Annotated[str, Field(max_length=100)] | None = None
+    conversation: Annotated[str, Field(min_length=1, max_length=100)] | ConversationRef | None = (
+        None
+    )
+    metadata: Metadata | None = None
+    temperature: Annotated[float, Field(ge=0, le=2)] | None = None
+
+    def items(self) -> list[InputMessage]:
+        if isinstance(self.input, str):
+            return [InputMessage(role="user", content=self.input)]
+        return self.input
+
+    def conversation_id(self) -> str | None:
+        if isinstance(self.conversation, ConversationRef):
+            return self.conversation.id
+        return self.conversation
+
+
+class ConversationCreate(Input):
+    model_config = ConfigDict(extra="ignore")
+
+    items: Annotated[list[InputMessage], Field(max_length=MAX_INPUT_ITEMS)] | None = None
+    metadata: Metadata | None = None
+
+
+class ConversationUpdate(Input):
+    model_config = ConfigDict(extra="ignore")
+
+    metadata: Metadata

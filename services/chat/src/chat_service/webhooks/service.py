@@ -144,20 +144,39 @@ def _payload(event_type: str, data: dict[str, Any]) -> str:
 async def queue_for_message(
     session: AsyncSession, message: Message, message_public: dict[str, Any]
 ) -> None:
-    """In the transaction that ends a message: one delivery per subscribed endpoint."""
-    event_type = f"message.{message.status}"
-    payload = _payload(event_type, {"message": message_public})
+    """In the transaction that ends a message: one delivery per subscribed endpoint, of
+    `message.{status}`, and for a `/v1` response also OpenAI's `response.{status}` (§12)."""
+    kind = f"message.{message.status}"
+    events = {kind: _payload(kind, {"message": message_public})}
+    if message.response is not None:
+        events[f"response.{message.status}"] = openai_event(
+            f"response.{message.status}", {"id": f"resp_{message.id.hex}"}
+        )
     for endpoint in await repo.enabled_for(session, message.user_id):
-        if event_type in endpoint.events:
-            session.add(
-                WebhookDelivery(
-                    id=signing.new_message_id(),
-                    endpoint_id=endpoint.id,
-                    event_type=event_type,
-                    event_key=f"{message.id}:{message.generation}",
-                    payload=payload,
+        for event_type, payload in events.items():
+            if event_type in endpoint.events:
+                session.add(
+                    WebhookDelivery(
+                        id=signing.new_message_id(),
+                        endpoint_id=endpoint.id,
+                        event_type=event_type,
+                        event_key=f"{event_type}:{message.id}:{message.generation}",
+                        payload=payload,
+                    )
                 )
-            )
+
+
+def openai_event(event_type: str, data: dict[str, Any]) -> str:
+    """An event as OpenAI sends it, so `client.webhooks.unwrap()` reads it (§12)."""
+    return json.dumps(
+        {
+            "id": f"evt_{uuid.uuid4().hex}",
+            "object": "event",
+            "type": event_type,
+            "created_at": int(datetime.now(UTC).timestamp()),
+            "data": data,
+        }
+    )
 
 
 async def queue_test(session: AsyncSession, endpoint: WebhookEndpoint) -> WebhookDelivery:
