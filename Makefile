@@ -6,12 +6,12 @@ NPM := $(shell command -v npm 2>/dev/null)
 PY_SOURCES := libs/kit/src libs/testing/src gateway/src services/auth/src services/chat/src services/llm-worker/src services/mailer/src tools/parley/src
 WEB_SOURCES := $(shell find web/src web/index.html web/package.json web/vite.config.* -type f 2>/dev/null)
 
-.PHONY: run test test-python test-web bench soak lint sync web
+.PHONY: run test test-python test-web bench soak lint sync web node-client
 
 run: sync web ## start every process in the foreground (Ctrl-C stops)
 	$(UV) run parley up
 
-test: sync web ## the whole suite (what .ci/run calls)
+test: sync web node-client ## the whole suite (what .ci/run calls)
 	$(MAKE) test-web
 	$(MAKE) test-python
 
@@ -48,6 +48,12 @@ web: $(if $(and $(NPM),$(wildcard web/package.json)),web/dist/index.html)
 
 web/node_modules/.package-lock.json: web/package-lock.json
 	cd web && npm ci --no-audit --no-fund
+
+# the official Node `openai` package, a client in tests/e2e/test_openai_node.py
+node-client: $(if $(NPM),tests/e2e/node/node_modules/.package-lock.json)
+
+tests/e2e/node/node_modules/.package-lock.json: tests/e2e/node/package-lock.json
+	cd tests/e2e/node && npm ci --no-audit --no-fund
 
 web/dist/index.html: web/node_modules/.package-lock.json $(WEB_SOURCES)
 	cd web && npm run build
