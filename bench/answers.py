@@ -15,6 +15,11 @@ Every figure is measured against its baseline in the same run:
 3. burst (SQLite and PostgreSQL): 200 new dialogs at once, answers of 40 tokens 50 ms apart; then
    1,000 at once; completion counts, first-token p50, worker and chat RSS.
 4. scaling: a model taking 2 s per answer; answers/s with two llm-workers vs one.
+5. openai: the same answers through `/v1` with an API key against `/api` with a session, in one
+   run (§12): first token sequential (a streamed chat completion's first content chunk, a
+   streamed response's first text delta, a message's first SSE delta), then whole answers at a
+   fixed offered rate (a chat completion in one call against a message posted and streamed to
+   its end): latency p50 / p99 and the stack's CPU per answer.
 
 Run: `make bench` (or `uv run python bench/answers.py [--quick]`).
 """
@@ -468,7 +473,7 @@ async def bench_scaling(model: Model, backend: str, seconds: float) -> dict[str,
 
 
 Row = tuple[str, str, str, str]
-PARTS = ("first_token", "throughput", "burst", "scaling")
+PARTS = ("first_token", "throughput", "burst", "scaling", "openai")
 
 
 async def latency_rows(model: Model, quick: bool, only: set[str]) -> list[Row]:
@@ -597,6 +602,128 @@ async def scaling_rows(model: Model, quick: bool) -> list[Row]:
     ]
 
 
+async def first_sse_line(
+    http: httpx.AsyncClient, auth: dict[str, str], path: str, body: dict[str, Any], marker: str
+) -> float:
+    """Seconds from a streamed POST to its first line containing `marker` (then reads on)."""
+    started = time.perf_counter()
+    first: float | None = None
+    async with http.stream("POST", path, json=body, headers=auth) as response:
+        response.raise_for_status()
+        async for line in response.aiter_lines():
+            if first is None and marker in line:
+                first = time.perf_counter() - started
+    assert first is not None, f"no {marker} from {path}"
+    return first
+
+
+async def bench_openai(
+    stack: Stack, model: Model, samples: int, rate: float, seconds: float
+) -> dict[str, float]:
+    model.configure(reply="hello world", first_token_delay=0, token_delay=0)
+    direct = statistics.median(await model_ttft(model, samples))
+    ask = [{"role": "user", "content": "hi"}]
+    async with client(stack) as http:
+        user = await new_user(http)
+        made = await http.post("/api/keys", json={"name": "bench"}, headers=user)
+        made.raise_for_status()
+        program = {"Authorization": f"Bearer {made.json()['key']}"}
+        dialog = (await http.post("/api/dialogs", json={}, headers=user)).json()["id"]
+
+        async def api_first() -> float:
+            started = time.perf_counter()
+            await first_delta(http, user, await post_message(http, user, dialog, "hi"))
+            return time.perf_counter() - started
+
+        async def completion_first() -> float:
+            body = {"model": "parley-demo", "messages": ask, "stream": True}
+            return await first_sse_line(
+                http, program, "/v1/chat/completions", body, '"content": "h'
+            )
+
+        async def response_first() -> float:
+            body = {"model": "parley-demo", "input": "hi", "stream": True}
+            return await first_sse_line(http, program, "/v1/responses", body, "output_text.delta")
+
+        async def api_whole() -> float:
+            started = time.perf_counter()
+            await until_done(http, user, await post_message(http, user, dialog, "hi"))
+            return time.perf_counter() - started
+
+        async def completion_whole() -> float:
+            started = time.perf_counter()
+            body = {"model": "parley-demo", "messages": ask}
+            (await http.post("/v1/chat/completions", json=body, headers=program)).raise_for_status()
+            return time.perf_counter() - started
+
+        firsts: dict[str, list[float]] = {"api": [], "completion": [], "response": []}
+        kinds = (("api", api_first), ("completion", completion_first), ("response", response_first))
+        for _ in range(3):  # unmeasured warm-up of each path
+            for _, one in kinds:
+                await one()
+        for _ in range(samples):  # interleaved, so drift on a noisy machine hits each alike
+            for name, one in kinds:
+                firsts[name].append(await one())
+
+        async def offered(one: Any) -> tuple[list[float], float]:
+            """Latencies at `rate` per second for `seconds`, and the stack's CPU ms per answer."""
+            before = sum(stack.cpu_seconds(name) for name in PROCESSES)
+            began = time.perf_counter()
+            tasks = []
+            for i in range(int(rate * seconds)):
+                await asyncio.sleep(max(0.0, began + i / rate - time.perf_counter()))
+                tasks.append(asyncio.create_task(one()))
+            latencies = list(await asyncio.gather(*tasks))
+            await asyncio.sleep(0.5)  # the outcomes' webhook/outbox work lands
+            cpu = (sum(stack.cpu_seconds(name) for name in PROCESSES) - before) * 1000
+            return latencies, cpu / len(latencies)
+
+        api_lat, api_cpu = await offered(api_whole)
+        v1_lat, v1_cpu = await offered(completion_whole)
+    figures = {f"{k}_first_p50_ms": (pct(v, 50) - direct) * 1000 for k, v in firsts.items()}
+    figures |= {
+        "api_whole_p50_ms": pct(api_lat, 50) * 1000,
+        "api_whole_p99_ms": pct(api_lat, 99) * 1000,
+        "v1_whole_p50_ms": pct(v1_lat, 50) * 1000,
+        "v1_whole_p99_ms": pct(v1_lat, 99) * 1000,
+        "api_cpu_ms": api_cpu,
+        "v1_cpu_ms": v1_cpu,
+    }
+    return figures
+
+
+async def openai_rows(model: Model, quick: bool) -> list[Row]:
+    stack = start_stack(model, "sqlite")
+    try:
+        rate = 10.0  # below the capacity of one slow core (bench the throughput part for it)
+        f = await bench_openai(stack, model, 20 if quick else 60, rate, 5 if quick else 10)
+    finally:
+        stack.stop()
+    worst = max(f["completion_first_p50_ms"], f["response_first_p50_ms"])
+    return [
+        (
+            "first token p50 (minus model): /api message, /v1 completion, /v1 response",
+            f"{f['api_first_p50_ms']:.1f} / {f['completion_first_p50_ms']:.1f} / "
+            f"{f['response_first_p50_ms']:.1f} ms",
+            "/v1 <= /api + 2 ms",
+            _ok(worst <= f["api_first_p50_ms"] + 2),
+        ),
+        (
+            f"whole answer at {rate:.0f}/s, p50 / p99: /api (post + stream) vs /v1 completion",
+            f"{f['api_whole_p50_ms']:.1f} / {f['api_whole_p99_ms']:.1f} vs "
+            f"{f['v1_whole_p50_ms']:.1f} / {f['v1_whole_p99_ms']:.1f} ms",
+            "/v1 p50 <= /api p50",
+            _ok(f["v1_whole_p50_ms"] <= f["api_whole_p50_ms"]),
+        ),
+        (
+            f"stack CPU per answer at {rate:.0f}/s: /api vs /v1 completion",
+            f"{f['api_cpu_ms']:.1f} vs {f['v1_cpu_ms']:.1f} ms",
+            "/v1 <= /api x 1.05",
+            _ok(f["v1_cpu_ms"] <= f["api_cpu_ms"] * 1.05),
+        ),
+    ]
+
+
 async def main(quick: bool, only: set[str]) -> None:
     os.sched_setaffinity(0, {int(LOAD_CORE)})
     model = start_model()
@@ -609,6 +736,8 @@ async def main(quick: bool, only: set[str]) -> None:
             rows += await burst_rows(model, quick, backends)
         if "scaling" in only:
             rows += await scaling_rows(model, quick)
+        if "openai" in only:
+            rows += await openai_rows(model, quick)
     finally:
         model.stop()
     width = max(len(r[0]) for r in rows)
