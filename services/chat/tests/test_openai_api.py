@@ -151,3 +151,51 @@ async def test_an_answer_stored_without_its_final_stream_entry_still_ends_the_ca
     await quiet
     assert response.status_code == 200, response.text
     assert response.json()["choices"][0]["message"]["content"] == "quiet answer"
+
+
+async def test_a_refused_response_names_its_field_and_stores_nothing(
+    chat_client: httpx.AsyncClient, user: Headers
+) -> None:
+    me = user()
+    image = [{"role": "user", "content": [{"type": "input_image", "image_url": "x"}]}]
+    cases: list[tuple[dict[str, Any], int, str | None, str]] = [
+        (
+            {"model": "parley-demo", "input": image},
+            400,
+            "input.0.content.0.type",
+            "validation_error",
+        ),
+        ({"model": "parley-demo", "input": []}, 400, "input", "validation_error"),
+        (
+            {"input": "x", "conversation": "conv_nope"},
+            400,
+            "conversation",
+            "conversation_not_found",
+        ),
+        (
+            {"input": "x", "previous_response_id": "resp_" + "0" * 32},
+            400,
+            "previous_response_id",
+            "previous_response_not_found",
+        ),
+        (
+            {"input": "x", "metadata": {str(i): "v" for i in range(17)}},
+            400,
+            "metadata",
+            "validation_error",
+        ),
+        ({"model": "@nobody", "input": "x"}, 404, None, "model_not_found"),
+    ]
+    for body, status, param, code in cases:
+        response = await chat_client.post("/v1/responses", json=body, headers=me)
+        assert response.status_code == status, response.text
+        error = response.json()["error"]
+        assert (error["param"], error["code"]) == (param, code), error
+    someone_else = await chat_client.get(f"/v1/responses/resp_{uuid.uuid4().hex}", headers=me)
+    assert someone_else.status_code == 404
+    runtime = chat_client.app.state.runtime  # type: ignore[attr-defined]
+    async with runtime.db.session() as session:
+        stored = (
+            await session.exec(select(Dialog).where(Dialog.user_id == uuid.UUID(user_of(me))))
+        ).all()
+    assert stored == []

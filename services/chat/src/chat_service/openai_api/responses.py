@@ -112,7 +112,7 @@ async def create(
         answerer = Answerer(model)
     else:
         answerer = await offered(runtime, session, caller, data.model)
-    items = data.items()
+    items = data.input
     new = [item.for_provider() for item in items]
     budget = answerer.model.context_tokens - runtime.settings.answer_reserve_tokens
     # the agent's instructions first, as for a message (§9), then the call's own

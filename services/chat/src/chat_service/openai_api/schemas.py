@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from kit.schemas import Input
 
@@ -62,6 +62,7 @@ class ChatCompletionIn(Input):
 # `/v1/responses` and `/v1/conversations` (docs/DESIGN.md §12)
 
 MAX_INPUT_ITEMS = 500
+MAX_TEXT_CHARS = 200_000
 MetadataKey = Annotated[str, Field(min_length=1, max_length=64)]
 MetadataValue = Annotated[str, Field(max_length=512)]
 Metadata = Annotated[dict[MetadataKey, MetadataValue], Field(max_length=16)]
@@ -73,7 +74,17 @@ class ContentPart(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     type: Literal["input_text", "output_text", "text"]
-    text: str
+    text: Annotated[str, Field(max_length=MAX_TEXT_CHARS)]
+
+
+def _parts(value: Any) -> Any:
+    """Text given as a string is one part: one shape to validate, so a bad part (an image) is
+    named by its place (`input.0.content.0.type`) rather than by every shape it missed."""
+    return [{"type": "input_text", "text": value}] if isinstance(value, str) else value
+
+
+def _items(value: Any) -> Any:
+    return [{"role": "user", "content": value}] if isinstance(value, str) else value
 
 
 class InputMessage(BaseModel):
@@ -83,16 +94,25 @@ class InputMessage(BaseModel):
 
     type: Literal["message"] = "message"
     role: Literal["system", "developer", "user", "assistant"]
-    content: str | list[ContentPart]
+    content: Annotated[
+        list[ContentPart],
+        BeforeValidator(_parts, json_schema_input_type=str | list[ContentPart]),
+        Field(max_length=MAX_INPUT_ITEMS),
+    ]
 
     def text(self) -> str:
-        if isinstance(self.content, str):
-            return self.content
         return "".join(part.text for part in self.content)
 
     def for_provider(self) -> dict[str, str]:
         role = "system" if self.role == "developer" else self.role
         return {"role": role, "content": self.text()}
+
+
+InputItems = Annotated[
+    list[InputMessage],
+    BeforeValidator(_items, json_schema_input_type=str | list[InputMessage]),
+    Field(min_length=1, max_length=MAX_INPUT_ITEMS),
+]
 
 
 class ConversationRef(BaseModel):
@@ -105,11 +125,8 @@ class ResponseCreate(Input):
     model_config = ConfigDict(extra="ignore")
 
     model: Annotated[str, Field(min_length=1, max_length=200)] | None = None
-    input: (
-        Annotated[str, Field(max_length=200_000)]
-        | Annotated[list[InputMessage], Field(min_length=1, max_length=MAX_INPUT_ITEMS)]
-    )
-    instructions: Annotated[str, Field(max_length=200_000)] | None = None
+    input: InputItems
+    instructions: Annotated[str, Field(max_length=MAX_TEXT_CHARS)] | None = None
     stream: bool = False
     background: bool = False
     previous_response_id: Annotated[str, Field(max_length=100)] | None = None
@@ -118,11 +135,6 @@ class ResponseCreate(Input):
     )
     metadata: Metadata | None = None
     temperature: Annotated[float, Field(ge=0, le=2)] | None = None
-
-    def items(self) -> list[InputMessage]:
-        if isinstance(self.input, str):
-            return [InputMessage(role="user", content=self.input)]
-        return self.input
 
     def conversation_id(self) -> str | None:
         if isinstance(self.conversation, ConversationRef):
