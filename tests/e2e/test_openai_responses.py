@@ -67,23 +67,25 @@ class TestBackgroundMode:
         assert created.id.startswith("resp_")
         assert created.status == "queued"
         assert created.background is True
-        done = polled(client, created.id)
-        assert done.status == "completed"
-        assert done.output_text == REPLY
-        assert done.metadata == {"ticket": "T-1"}
-        assert done.usage is not None
-        assert done.usage.output_tokens == len(tokens(REPLY))
-        [prompt] = asked_with(model, question)
-        assert prompt == [
-            {"role": "system", "content": "Answer in English."},
-            {"role": "user", "content": question},
-        ]
         [delivery] = hooks.wait_for(1, path)
         event = client.webhooks.unwrap(
             delivery["body"], delivery["headers"], secret=endpoint.signing_secret
         )
         assert event.type == "response.completed"
         assert event.data.id == created.id
+        # announced after it is stored: the first poll after the event has the final object
+        done = client.responses.retrieve(event.data.id)
+        assert done.status == "completed"
+        assert done.output_text == REPLY
+        assert done.metadata == {"ticket": "T-1"}
+        assert done.usage is not None
+        assert done.usage.output_tokens == len(tokens(REPLY))
+        assert polled(client, created.id).model_dump() == done.model_dump()  # the fallback
+        [prompt] = asked_with(model, question)
+        assert prompt == [
+            {"role": "system", "content": "Answer in English."},
+            {"role": "user", "content": question},
+        ]
         with pytest.raises(openai.InvalidWebhookSignatureError):
             client.webhooks.unwrap(
                 delivery["body"], delivery["headers"], secret="whsec_" + "A" * 32
