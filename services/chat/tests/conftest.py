@@ -49,7 +49,11 @@ async def chat_client(chat_settings: Settings) -> AsyncIterator[httpx.AsyncClien
 
 
 def auth_headers(
-    user_id: uuid.UUID | None = None, *, confirmed: bool = True, staff: bool = False
+    user_id: uuid.UUID | None = None,
+    *,
+    confirmed: bool = True,
+    staff: bool = False,
+    username: str = "",
 ) -> dict[str, str]:
     token = kjwt.sign_access_token(
         SIGNING_KEY,
@@ -60,6 +64,7 @@ def auth_headers(
         email_confirmed=confirmed,
         staff=staff,
         lifetime=timedelta(minutes=5),
+        username=username,
     )
     return {"Authorization": f"Bearer {token}"}
 

@@ -48,6 +48,8 @@ class AccessClaims:
     # token's `sid`, so revoking the key revokes its tokens like a session's) and its scopes.
     key_id: uuid.UUID | None = None
     scopes: frozenset[str] = frozenset(KEY_SCOPES)
+    # the username when the token was signed: what teammates see as a message's author (§10)
+    username: str = ""
 
 
 # --- signing (auth owns the keys; kept here so both sides share one definition) ---------------
@@ -107,6 +109,7 @@ def sign_access_token(
     lifetime: timedelta,
     now: datetime | None = None,
     scopes: tuple[str, ...] | None = None,
+    username: str = "",
 ) -> str:
     """A session's access token; with `scopes`, an API key's (its id is the `session_id`)."""
     now = now or datetime.now(UTC)
@@ -122,6 +125,8 @@ def sign_access_token(
         "email_confirmed": email_confirmed,
         "staff": staff,
     }
+    if username:
+        claims["name"] = username
     if scopes is not None:
         claims["key"] = True
         claims["scope"] = " ".join(scopes)
@@ -265,6 +270,7 @@ class JWKSVerifier:
                     if is_key
                     else frozenset(KEY_SCOPES)
                 ),
+                username=str(claims.get("name", "")),
             )
         except (ValueError, TypeError, OverflowError, OSError):
             # an `exp` beyond datetime's range (year 9999) is as invalid as a malformed one

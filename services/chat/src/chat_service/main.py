@@ -34,6 +34,7 @@ from chat_service.runtime import Runtime
 from chat_service.usage import endpoints as usage_endpoints
 from chat_service.webhooks import WEBHOOK_QUEUE
 from chat_service.webhooks import endpoints as webhook_endpoints
+from chat_service.workspaces import endpoints as workspaces
 from kit.app import create_app
 from kit.avatars.store import AvatarStore
 from kit.avatars.upload import UploadLimit
@@ -131,6 +132,7 @@ def build_app(config: Settings = settings, *, jwks_source: JWKSSource | None = N
     app.include_router(agents.router)
     app.include_router(webhook_endpoints.router)
     app.include_router(usage_endpoints.router)
+    app.include_router(workspaces.router)
     app.include_router(openai_endpoints.router)
     app.include_router(response_endpoints.router)
     app.include_router(conversations.router)

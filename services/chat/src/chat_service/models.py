@@ -69,12 +69,64 @@ class Agent(SQLModel, table=True):
     )
 
 
-class Dialog(SQLModel, table=True):
-    __tablename__ = "dialog"
-    __table_args__ = (Index("ix_dialog_user_updated", "user_id", "updated_at"),)
+class WorkspaceRole(StrEnum):
+    owner = "owner"
+    admin = "admin"
+    member = "member"
+
+
+class Workspace(SQLModel, table=True):
+    """Where dialogs live and teammates meet (docs/DESIGN.md §10). A user's personal one has a
+    fixed id (`workspaces.service.personal_id`), so placing a dialog there needs no lookup."""
+
+    __tablename__ = "workspace"
 
     id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
-    user_id: uuid.UUID = Field(sa_column=Column(Uuid, nullable=False))
+    name: str = Field(max_length=100)
+    personal: bool = Field(default=False, sa_column=Column(Boolean, nullable=False))
+    created_by: uuid.UUID = Field(sa_column=Column(Uuid, nullable=False))
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
+    )
+    updated_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
+    )
+
+
+class WorkspaceMember(SQLModel, table=True):
+    __tablename__ = "workspace_member"
+    __table_args__ = (Index("ix_workspace_member_user", "user_id"),)
+
+    workspace_id: uuid.UUID = Field(
+        sa_column=Column(
+            Uuid, ForeignKey("workspace.id", ondelete="CASCADE"), primary_key=True, nullable=False
+        )
+    )
+    user_id: uuid.UUID = Field(sa_column=Column(Uuid, primary_key=True, nullable=False))
+    role: str = Field(max_length=16)
+    # as the member's last token said (`kit.jwt.AccessClaims.username`)
+    username: str = Field(default="", max_length=150)
+    joined_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
+    )
+
+
+class Dialog(SQLModel, table=True):
+    __tablename__ = "dialog"
+    __table_args__ = (
+        Index("ix_dialog_user_updated", "user_id", "updated_at"),
+        Index("ix_dialog_workspace_updated", "workspace_id", "updated_at"),
+    )
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    user_id: uuid.UUID = Field(sa_column=Column(Uuid, nullable=False))  # who made it
+    # where it lives (the maker's personal workspace unless another was chosen); `private`:
+    # its maker's alone, `workspace`: every member reads and posts (§10)
+    workspace_id: uuid.UUID = Field(sa_column=Column(Uuid, nullable=False))
+    visibility: str = Field(
+        default="private",
+        sa_column=Column(String(16), nullable=False, server_default="private"),
+    )
     name: str = Field(max_length=200)
     model: str = Field(max_length=100)
     # the dialog's own instructions, sent after its agent's
@@ -113,7 +165,11 @@ class Message(SQLModel, table=True):
     dialog_id: uuid.UUID = Field(
         sa_column=Column(Uuid, ForeignKey("dialog.id", ondelete="CASCADE"), nullable=False)
     )
-    user_id: uuid.UUID = Field(sa_column=Column(Uuid, nullable=False, index=True))
+    user_id: uuid.UUID = Field(sa_column=Column(Uuid, nullable=False, index=True))  # its author
+    # the author's username when it was posted, shown to teammates (§10)
+    author_name: str = Field(
+        default="", sa_column=Column(String(150), nullable=False, server_default="")
+    )
     message_text: str = Field(sa_column=Column(Text, nullable=False))
     answer_text: str = Field(default="", sa_column=Column(Text, nullable=False))
     status: str = Field(default=MessageStatus.queued, max_length=16)

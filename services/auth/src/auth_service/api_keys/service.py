@@ -116,6 +116,7 @@ async def exchange(runtime: Runtime, session: AsyncSession, presented: str) -> E
         user_id=user.id,
         session_id=key.id,
         email_confirmed=user.is_email_confirmed,
+        username=user.username,
         staff=False,  # a key never acts as staff
         lifetime=lifetime,
         now=now,

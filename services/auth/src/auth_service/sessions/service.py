@@ -64,6 +64,7 @@ def access_token_for(runtime: Runtime, user: User, session_id: uuid.UUID) -> str
         user_id=user.id,
         session_id=session_id,
         email_confirmed=user.is_email_confirmed,
+        username=user.username,
         staff=user.is_staff,
         lifetime=s.access_lifetime,
     )

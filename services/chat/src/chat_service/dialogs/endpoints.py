@@ -1,10 +1,17 @@
 from __future__ import annotations
 
+import uuid
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response, status
 
-from chat_service.dependencies import Caller, OwnedDialog, RuntimeDep, SessionDep
+from chat_service.dependencies import (
+    Caller,
+    ChangeableDialog,
+    ReadableDialog,
+    RuntimeDep,
+    SessionDep,
+)
 from chat_service.dialogs import repository as repo
 from chat_service.dialogs import service
 from chat_service.dialogs.schemas import (
@@ -15,6 +22,7 @@ from chat_service.dialogs.schemas import (
     DialogUpdate,
 )
 from chat_service.messages.schemas import MessagePublic
+from chat_service.workspaces import service as workspaces
 from kit.db import utcnow
 from kit.dependencies import costly_write, count_write
 from kit.pagination import Position, decode_cursor, split
@@ -33,9 +41,14 @@ async def list_dialogs(
     cursor: Annotated[QueryText | None, Query(json_schema_extra=NO_NUL, max_length=200)] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 30,
     q: Annotated[QueryText | None, Query(json_schema_extra=NO_NUL, max_length=200)] = None,
+    workspace_id: uuid.UUID | None = None,
 ) -> DialogPage:
-    """The caller's dialogs, most recently active first."""
-    rows = await repo.page(session, caller.user_id, decode_cursor(cursor), limit, q)
+    """The dialogs of a workspace the caller may read (default: their personal one), most
+    recently active first."""
+    if workspace_id is not None:
+        await workspaces.membership(session, caller, workspace_id)  # 404 for a non-member
+    place = workspace_id or workspaces.personal_id(caller.user_id)
+    rows = await repo.page(session, caller.user_id, place, decode_cursor(cursor), limit, q)
     page, next_cursor = split(rows, limit, lambda d: Position(d.updated_at, d.id))
     return DialogPage(data=[DialogPublic.of(d) for d in page], next_cursor=next_cursor)
 
@@ -65,14 +78,14 @@ async def create_dialog(
 
 
 @router.get("/{dialog_id}", response_model=DialogPublic, responses=NOT_FOUND)
-async def get_dialog(dialog: OwnedDialog) -> DialogPublic:
+async def get_dialog(dialog: ReadableDialog) -> DialogPublic:
     """One dialog."""
     return DialogPublic.of(dialog)
 
 
 @router.patch("/{dialog_id}", response_model=DialogPublic, responses=NOT_FOUND)
 async def update_dialog(
-    dialog: OwnedDialog,
+    dialog: ChangeableDialog,
     data: DialogUpdate,
     caller: Caller,
     runtime: RuntimeDep,
@@ -87,13 +100,15 @@ async def update_dialog(
         dialog.agent_id = await service.default_agent(runtime, session, caller, data.agent_id)
     if data.instructions is not None:
         dialog.instructions = data.instructions
+    if data.visibility is not None:
+        dialog.visibility = data.visibility
     dialog.updated_at = utcnow()
     session.add(dialog)
     return DialogPublic.of(dialog)
 
 
 @router.delete("/{dialog_id}", status_code=status.HTTP_204_NO_CONTENT, responses=NOT_FOUND)
-async def delete_dialog(dialog: OwnedDialog, session: SessionDep) -> Response:
+async def delete_dialog(dialog: ChangeableDialog, session: SessionDep) -> Response:
     """Delete a dialog with all its messages."""
     await session.delete(dialog)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import uuid
 
-from sqlmodel import col, delete, select
+from sqlmodel import col, delete, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from chat_service.models import Dialog
@@ -12,13 +12,18 @@ from kit.pagination import Position, newest_first
 async def page(
     session: AsyncSession,
     user_id: uuid.UUID,
+    workspace_id: uuid.UUID,
     after: Position | None,
     limit: int,
     search: str | None,
 ) -> list[Dialog]:
-    """The user's dialogs, most recently active first, after the cursor position (`limit` + 1:
-    `kit.pagination`)."""
-    query = select(Dialog).where(Dialog.user_id == user_id, col(Dialog.hidden).is_(False))
+    """The workspace's dialogs the user may read (their own and the shared ones), most recently
+    active first, after the cursor position (`limit` + 1: `kit.pagination`)."""
+    query = select(Dialog).where(
+        Dialog.workspace_id == workspace_id,
+        or_(Dialog.user_id == user_id, Dialog.visibility == "workspace"),
+        col(Dialog.hidden).is_(False),
+    )
     if search:
         query = query.where(col(Dialog.name).icontains(search, autoescape=True))
     query = newest_first(query, col(Dialog.updated_at), col(Dialog.id), after, limit)

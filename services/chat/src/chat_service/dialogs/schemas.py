@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field
 
@@ -15,6 +15,8 @@ DialogName = Annotated[str, Field(min_length=1, max_length=200)]
 
 
 DialogInstructions = Annotated[str, Field(max_length=8000)]
+# `private`: its maker's alone; `workspace`: every member of its workspace reads and posts
+Visibility = Literal["private", "workspace"]
 
 
 class DialogCreate(Input):
@@ -23,6 +25,8 @@ class DialogCreate(Input):
     agent_id: uuid.UUID | None = None  # who answers by default (the assistant when not given)
     instructions: DialogInstructions = ""  # sent after the agent's
     message_text: MessageText | None = None
+    workspace_id: uuid.UUID | None = None  # default: the caller's personal workspace
+    visibility: Visibility = "private"
 
 
 class DialogUpdate(Input):
@@ -30,11 +34,14 @@ class DialogUpdate(Input):
     model: ModelId | None = None
     agent_id: uuid.UUID | None = None
     instructions: DialogInstructions | None = None
+    visibility: Visibility | None = None
 
 
 class DialogPublic(BaseModel):
     id: uuid.UUID
-    user_id: uuid.UUID
+    user_id: uuid.UUID  # who made it
+    workspace_id: uuid.UUID
+    visibility: Visibility
     name: str
     model: str
     agent_id: uuid.UUID  # who answers a message that names nobody
@@ -47,6 +54,8 @@ class DialogPublic(BaseModel):
         return cls(
             id=dialog.id,
             user_id=dialog.user_id,
+            workspace_id=dialog.workspace_id,
+            visibility=dialog.visibility,
             name=dialog.name,
             model=dialog.model,
             agent_id=dialog.agent_id or ASSISTANT_ID,

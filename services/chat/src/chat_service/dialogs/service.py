@@ -12,7 +12,8 @@ from chat_service.dialogs.schemas import DialogCreate
 from chat_service.messages import posting
 from chat_service.models import Dialog, Message
 from chat_service.runtime import Runtime
-from kit.errors import NotFound
+from chat_service.workspaces import service as workspaces
+from kit.errors import FieldErrors, NotFound
 from kit.jwt import AccessClaims
 
 TITLE_CHARS = 60
@@ -47,10 +48,19 @@ async def default_agent(
 async def create_dialog(
     runtime: Runtime, session: AsyncSession, caller: AccessClaims, data: DialogCreate
 ) -> tuple[Dialog, Message | None]:
+    place = workspaces.personal_id(caller.user_id)
+    if data.workspace_id is not None and data.workspace_id != place:
+        try:
+            await workspaces.membership(session, caller, data.workspace_id)
+        except workspaces.WorkspaceNotFound:
+            raise FieldErrors({"workspace_id": ["No such workspace."]}) from None
+        place = data.workspace_id
     chosen = await runtime.catalog.check(data.model) or await runtime.catalog.default()
     name = data.name or (title_from(data.message_text) if data.message_text else "New chat")
     dialog = Dialog(
         user_id=caller.user_id,
+        workspace_id=place,
+        visibility=data.visibility,
         name=name,
         model=chosen.id if chosen else runtime.settings.default_model,
         instructions=data.instructions,

@@ -8,8 +8,8 @@ from fastapi import APIRouter, Header, Query, status
 from chat_service.dependencies import (
     Caller,
     Internal,
-    OwnedDialog,
-    OwnedMessage,
+    ReadableDialog,
+    ReadableMessage,
     RuntimeDep,
     SessionDep,
 )
@@ -30,7 +30,7 @@ internal = APIRouter(prefix="/internal", dependencies=[Internal], include_in_sch
 
 @router.get("/api/dialogs/{dialog_id}/messages", response_model=MessagePage)
 async def list_messages(
-    dialog: OwnedDialog,
+    dialog: ReadableDialog,
     runtime: RuntimeDep,
     session: SessionDep,
     before: Annotated[QueryText | None, Query(json_schema_extra=NO_NUL, max_length=200)] = None,
@@ -51,7 +51,7 @@ async def list_messages(
     dependencies=[costly_write("messages")],
 )
 async def post_message(
-    dialog: OwnedDialog,
+    dialog: ReadableDialog,
     data: MessageCreate,
     caller: Caller,
     runtime: RuntimeDep,
@@ -77,7 +77,7 @@ async def post_message(
 
 
 @router.get("/api/messages/{message_id}", response_model=MessagePublic, responses={404: {}})
-async def get_message(message: OwnedMessage, runtime: RuntimeDep) -> MessagePublic:
+async def get_message(message: ReadableMessage, runtime: RuntimeDep) -> MessagePublic:
     """The latest state of a message (for polling)."""
     return (await live_statuses(runtime.redis, [MessagePublic.of(message)]))[0]
 
@@ -88,7 +88,9 @@ async def get_message(message: OwnedMessage, runtime: RuntimeDep) -> MessagePubl
     response_model=MessagePublic,
     responses={404: {}, 409: {}},
 )
-async def cancel(message: OwnedMessage, runtime: RuntimeDep, session: SessionDep) -> MessagePublic:
+async def cancel(
+    message: ReadableMessage, runtime: RuntimeDep, session: SessionDep
+) -> MessagePublic:
     """Stop generating; the partial answer is kept and the status becomes `cancelled`."""
     return MessagePublic.of(await generation.cancel(runtime, session, message))
 
@@ -101,7 +103,7 @@ async def cancel(message: OwnedMessage, runtime: RuntimeDep, session: SessionDep
     dependencies=[costly_write("regenerations")],
 )
 async def regenerate(
-    message: OwnedMessage, runtime: RuntimeDep, session: SessionDep
+    message: ReadableMessage, runtime: RuntimeDep, session: SessionDep
 ) -> MessagePublic:
     """Generate a new answer that replaces the old one."""
     dialog = await session.get(Dialog, message.dialog_id)

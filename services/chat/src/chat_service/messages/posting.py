@@ -22,6 +22,7 @@ from chat_service.messages.errors import EmailNotConfirmed
 from chat_service.models import Dialog, IdempotencyKey, Message
 from chat_service.runtime import Runtime
 from chat_service.usage import service as usage
+from chat_service.workspaces.ids import personal_id
 from kit import account_state
 from kit.errors import Conflict
 from kit.jwt import AccessClaims
@@ -68,11 +69,16 @@ async def post_completion(
     await admit(runtime, session, caller)
     if dialog is None:
         dialog = Dialog(
-            user_id=caller.user_id, name=text[:60] or "API", model=model.id, hidden=True
+            user_id=caller.user_id,
+            workspace_id=personal_id(caller.user_id),
+            name=text[:60] or "API",
+            model=model.id,
+            hidden=True,
         )
     message = Message(
         dialog_id=dialog.id,
         user_id=caller.user_id,
+        author_name=caller.username,
         message_text=text,
         model=model.id,
         agent=agent,
@@ -107,6 +113,7 @@ async def post_message(
     message = Message(
         dialog_id=dialog.id,
         user_id=caller.user_id,
+        author_name=caller.username,
         message_text=text,
         # a model asked for with the message, else the agent's, else the dialog's
         model=model or agent.model or dialog.model,

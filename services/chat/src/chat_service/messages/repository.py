@@ -6,7 +6,7 @@ from typing import NamedTuple
 from sqlmodel import col, func, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from chat_service.models import IdempotencyKey, Message, MessageStatus
+from chat_service.models import Dialog, IdempotencyKey, Message, MessageStatus
 from kit.pagination import Position, newest_first
 
 
@@ -86,13 +86,24 @@ async def in_progress(session: AsyncSession, limit: int) -> list[Message]:
     return list(rows.all())
 
 
-async def owner_and_status(
+async def status_and_place(
     session: AsyncSession, message_id: uuid.UUID
-) -> tuple[uuid.UUID, str] | None:
-    """Two columns, not the whole row: every answer stream opens with this check."""
-    query = select(col(Message.user_id), col(Message.status)).where(Message.id == message_id)
+) -> tuple[str, uuid.UUID, uuid.UUID, str] | None:
+    """A message's status and what deciding who may read it needs (its dialog's maker,
+    workspace and visibility): a few columns, not whole rows, as every answer stream opens
+    with this check."""
+    query = (
+        select(
+            col(Message.status),
+            col(Dialog.user_id),
+            col(Dialog.workspace_id),
+            col(Dialog.visibility),
+        )
+        .join(Dialog, col(Dialog.id) == col(Message.dialog_id))
+        .where(Message.id == message_id)
+    )
     row = (await session.exec(query)).first()
-    return (row[0], row[1]) if row is not None else None
+    return (row[0], row[1], row[2], row[3]) if row is not None else None
 
 
 async def in_order(

@@ -32,9 +32,15 @@ class MessageCreate(Input):
     agent_id: uuid.UUID | None = None
 
 
+class Author(BaseModel):
+    user_id: uuid.UUID
+    username: str  # as it was when the message was posted
+
+
 class MessagePublic(BaseModel):
     id: uuid.UUID
     dialog_id: uuid.UUID
+    author: Author
     message_text: str
     answer_text: str
     status: str
@@ -50,6 +56,7 @@ class MessagePublic(BaseModel):
         return cls(
             id=message.id,
             dialog_id=message.dialog_id,
+            author=Author(user_id=message.user_id, username=message.author_name),
             message_text=message.message_text,
             answer_text=message.answer_text,
             status=message.status,

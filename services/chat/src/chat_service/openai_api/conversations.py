@@ -15,6 +15,7 @@ from chat_service.models import Dialog, Message, MessageStatus
 from chat_service.openai_api import ids
 from chat_service.openai_api.responses import NEW_DIALOG_NAME, output_item, status_of
 from chat_service.openai_api.schemas import ConversationCreate, ConversationUpdate, InputMessage
+from chat_service.workspaces.ids import personal_id
 from kit.db import utcnow
 from kit.dependencies import costly_write
 from kit.errors import FieldErrors, NotFound
@@ -82,6 +83,7 @@ async def create_conversation(
     metadata = data.metadata or {}
     dialog = Dialog(
         user_id=caller.user_id,
+        workspace_id=personal_id(caller.user_id),
         name=metadata.get("title") or NEW_DIALOG_NAME,
         model=model.id if model else runtime.settings.default_model,
         instructions="\n\n".join(instructions),
@@ -94,6 +96,7 @@ async def create_conversation(
             Message(
                 dialog_id=dialog.id,
                 user_id=caller.user_id,
+                author_name=caller.username,
                 message_text=asked,
                 answer_text=answered,
                 status=MessageStatus.completed,

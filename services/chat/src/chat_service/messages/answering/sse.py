@@ -22,6 +22,7 @@ from redis.exceptions import RedisError
 from starlette.responses import Response, StreamingResponse
 
 from chat_service.dependencies import Caller, RuntimeDep
+from chat_service.dialogs import access
 from chat_service.messages import repository as repo
 from chat_service.messages.errors import MessageNotFound
 from chat_service.messages.schemas import MessagePublic
@@ -29,6 +30,7 @@ from chat_service.models import Message, MessageStatus
 from chat_service.runtime import Runtime
 from kit import answers
 from kit.errors import TooManyRequests
+from kit.jwt import AccessClaims
 
 log = logging.getLogger(__name__)
 
@@ -53,11 +55,19 @@ def sse_entry(entry_id: bytes, fields: dict[bytes, bytes]) -> tuple[str, bytes]:
     return kind.decode(), b"id: %s\nevent: %s\ndata: %s\n\n" % (entry_id, kind, raw)
 
 
-async def _owner_and_status(
-    runtime: Runtime, message_id: uuid.UUID
-) -> tuple[uuid.UUID, str] | None:
+async def _status(runtime: Runtime, message_id: uuid.UUID) -> str | None:
     async with runtime.db.read_session() as session:
-        return await repo.owner_and_status(session, message_id)
+        found = await repo.status_and_place(session, message_id)
+    return found[0] if found is not None else None
+
+
+async def _status_for(runtime: Runtime, caller: AccessClaims, message_id: uuid.UUID) -> str | None:
+    """The message's status, if the caller may read it (`dialogs.access`)."""
+    async with runtime.db.read_session() as session:
+        found = await repo.status_and_place(session, message_id)
+        if found is None or not await access.may_read(session, caller, *found[1:]):
+            return None
+    return found[0]
 
 
 async def _load(runtime: Runtime, message_id: uuid.UUID) -> Message | None:
@@ -116,8 +126,8 @@ async def events(
             if not batch:
                 yield b": ping\n\n"
                 await slots.renew()
-                state = await _owner_and_status(runtime, message_id)
-                if state is None or MessageStatus(state[1]).terminal:
+                state = await _status(runtime, message_id)
+                if state is None or MessageStatus(state).terminal:
                     if state is not None and (ended := await _load(runtime, message_id)):
                         yield _final(ended)
                     return
@@ -145,11 +155,11 @@ async def stream_answer(
     last_event_id: Annotated[str | None, Header()] = None,
 ) -> Response:
     """The answer as it is generated: `delta`, `reset`, then `done` or `error` (SSE)."""
-    state = await _owner_and_status(runtime, message_id)
-    if state is None or state[0] != caller.user_id:
+    state = await _status_for(runtime, caller, message_id)
+    if state is None:
         raise MessageNotFound()
     headers = SSE_HEADERS
-    if MessageStatus(state[1]).terminal and (ended := await _load(runtime, message_id)):
+    if MessageStatus(state).terminal and (ended := await _load(runtime, message_id)):
         # one event, sent whole (a streamed iterator would go through a worker thread)
         return Response(_final(ended), media_type="text/event-stream", headers=headers)
     slots = StreamSlots(runtime, caller.user_id)
