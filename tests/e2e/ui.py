@@ -155,7 +155,7 @@ def register_by_api(stack: Stack, account: Account) -> dict[str, Any]:
 
 def confirmation_token(inbox: Inbox, email: str) -> str:
     """The token of the confirmation link in the mail the stack sent to `email`."""
-    message: EmailMessage = inbox.wait_for(email)
+    message: EmailMessage = inbox.wait_for(email, subject="Confirm your email address for Parley")
     body = message.get_body(preferencelist=("plain",))
     assert body is not None
     text = body.get_content()

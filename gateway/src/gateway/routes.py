@@ -100,6 +100,7 @@ PREFIXES: tuple[Route, ...] = (
     Route("/api/agents", CHAT, prefix=True, scope="chat"),
     Route("/api/webhooks", CHAT, prefix=True, scope="webhooks"),
     Route("/api/workspaces", CHAT, prefix=True, scope="chat"),
+    Route("/api/invitations", CHAT, prefix=True),  # never with a key: people join, not programs
     Route("/api/usage", CHAT, prefix=True, scope="read"),
     # OpenAI's API for programs (§12)
     Route("/v1/webhook_endpoints", CHAT, prefix=True, scope="webhooks"),

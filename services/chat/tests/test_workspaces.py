@@ -4,12 +4,15 @@ removed."""
 
 from __future__ import annotations
 
+import json
 import uuid
 
 import httpx
+from sqlmodel import select
 
 from chat_service.account_events import delete_user_data
 from chat_service.models import Dialog, Workspace, WorkspaceMember
+from kit.outbox import OutboxEvent
 
 from .conftest import auth_headers
 
@@ -210,3 +213,47 @@ async def test_a_deleted_account_leaves_its_workspaces_cleanly(
     async with runtime.db.session() as session:
         assert await session.get(Workspace, uuid.UUID(alone)) is None
         assert await session.get(Dialog, uuid.UUID(kept["id"])) is None
+
+
+async def test_invitations_are_managed_by_owners_and_admins(
+    chat_client: httpx.AsyncClient,
+) -> None:
+    _, ann = person("ann")
+    bob_id, bob = person("bob")
+    workspace = await team(chat_client, ann, bob_id)
+    base = f"/api/workspaces/{workspace}/invitations"
+    made = await chat_client.post(base, json={"email": "Cid@Example.com"}, headers=ann)
+    assert made.status_code == 201, made.text
+    assert made.json()["role"] == "member"
+    again = await chat_client.post(
+        base, json={"email": "cid@example.com", "role": "admin"}, headers=ann
+    )
+    assert again.json()["id"] == made.json()["id"]  # the same invitation, sent anew
+    listed = (await chat_client.get(base, headers=ann)).json()["data"]
+    assert [(i["email"], i["role"]) for i in listed] == [("Cid@Example.com", "admin")]
+    assert (await chat_client.post(base, json={"email": "x@y.org"}, headers=bob)).status_code == 403
+    bad = await chat_client.post(base, json={"email": "not an address"}, headers=ann)
+    assert bad.status_code == 422
+    invitation = made.json()["id"]
+    resent = await chat_client.post(f"{base}/{invitation}/resend", headers=ann)
+    assert resent.status_code == 200
+    assert (await chat_client.delete(f"{base}/{invitation}", headers=ann)).status_code == 204
+    assert (await chat_client.get(base, headers=ann)).json()["data"] == []
+    assert (await chat_client.delete(f"{base}/{invitation}", headers=ann)).status_code == 404
+    unknown = await chat_client.post("/api/invitations/accept", json={"token": "nope"}, headers=bob)
+    assert unknown.status_code == 400
+    personal = (await chat_client.get("/api/workspaces", headers=ann)).json()["data"][0]["id"]
+    alone = await chat_client.post(
+        f"/api/workspaces/{personal}/invitations", json={"email": "x@y.org"}, headers=ann
+    )
+    assert alone.status_code == 409
+    runtime = chat_client.app.state.runtime  # type: ignore[attr-defined]
+    async with runtime.db.session() as session:
+        mails = (
+            await session.exec(
+                select(OutboxEvent).where(OutboxEvent.type == "chat.workspace_invitation")
+            )
+        ).all()
+    sent = [json.loads(m.payload)["data"] for m in mails]
+    links = {d["link"] for d in sent if d["email"].lower() == "cid@example.com"}
+    assert len(links) == 3  # made, made again, re-sent: each mail with its own link

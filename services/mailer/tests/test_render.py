@@ -78,6 +78,33 @@ class TestRender:
         assert "<b>in</b>" not in mail.html  # the receiver's URL is escaped, never markup
         assert "https://hooks.example/&lt;b&gt;in&lt;/b&gt;" in mail.html
 
+    def test_an_invitation_names_the_workspace_and_inviter_and_links_once(
+        self, renderer: MailRenderer
+    ) -> None:
+        event = Event(
+            type="chat.workspace_invitation",
+            occurred_at="2030-05-01T08:00:00+00:00",
+            data={
+                "email": "bob@example.com",
+                "link": "https://chat.example.org/invite/tok",
+                "expires_at": "2030-05-08T08:00:00+00:00",
+                "workspace": "Launch <team>",
+                "inviter": "ann",
+                "role": "admin",
+            },
+        )
+        mail = renderer.render(event)
+        assert mail.subject == "You are invited to a workspace on Parley"
+        assert mail.to.addr_spec == "bob@example.com"
+        for body in (mail.text, mail.html):
+            assert "https://chat.example.org/invite/tok" in body
+            assert "expires in 7 days" in body
+            assert "as an admin" in body
+        assert "Launch <team>" in mail.text
+        assert "Launch &lt;team&gt;" in mail.html
+        with pytest.raises(InvalidMailEvent):
+            renderer.render(Event(type="chat.workspace_invitation", data={"email": "bob@x.org"}))
+
     def test_scripts_in_a_username_are_escaped_in_html(self, renderer: MailRenderer) -> None:
         mail = renderer.render(link_event(username='<script>alert("x")</script>'))
         assert "<script>" not in mail.html

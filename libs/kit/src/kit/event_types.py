@@ -24,6 +24,7 @@ MESSAGE_COMPLETED = "chat.message_completed"
 MESSAGE_FAILED = "chat.message_failed"
 WEBHOOK_FAILING = "chat.webhook_failing"
 WEBHOOK_DISABLED = "chat.webhook_disabled"
+WORKSPACE_INVITATION = "chat.workspace_invitation"
 
 
 class Identity(TypedDict):
@@ -62,6 +63,30 @@ class WebhookHealth(TypedDict, total=False):
     url: str
     failed_deliveries: int
     reason: str  # `chat.webhook_disabled` only
+
+
+class Invitation(TypedDict):
+    """An invitation to a workspace, mailed to an address that may have no account yet."""
+
+    email: str
+    link: str
+    expires_at: str
+    workspace: str  # its name
+    inviter: str  # the inviter's username
+    role: str
+
+
+def invitation(
+    email: str, link: str, expires_at: datetime, workspace: str, inviter: str, role: str
+) -> Invitation:
+    return {
+        "email": email,
+        "link": link,
+        "expires_at": expires_at.isoformat(),
+        "workspace": workspace,
+        "inviter": inviter,
+        "role": role,
+    }
 
 
 def identity(user_id: uuid.UUID, email: str, username: str) -> Identity:

@@ -36,6 +36,7 @@ SUBSCRIPTIONS: dict[str, tuple[str, ...]] = {
         event_types.EMAIL_CONFIRMED,
         event_types.WEBHOOK_FAILING,
         event_types.WEBHOOK_DISABLED,
+        event_types.WORKSPACE_INVITATION,
     ),
     "chat.events": (event_types.USER_DELETED,),
 }

@@ -162,5 +162,8 @@ def write_limits(s: KitSettings) -> dict[str, Limit]:
         Limit(
             "avatars", s.avatar_uploads_per_hour, 3600, "Too many avatar uploads; try again later."
         ),
+        Limit(
+            "invitations", s.invitations_per_hour, 3600, "Too many invitations; try again later."
+        ),
     ]
     return {limit.name: limit for limit in limits if limit.limit > 0}

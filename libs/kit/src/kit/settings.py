@@ -40,6 +40,8 @@ class KitSettings(BaseSettings):
     dialogs_per_minute: int = Field(20, alias="PARLEY_DIALOGS_PER_MINUTE")
     webhook_tests_per_minute: int = Field(5, alias="PARLEY_WEBHOOK_TESTS_PER_MINUTE")
     avatar_uploads_per_hour: int = Field(20, alias="PARLEY_AVATAR_UPLOADS_PER_HOUR")
+    # each one sends a mail to an address of the inviter's choosing
+    invitations_per_hour: int = Field(30, alias="PARLEY_INVITATIONS_PER_HOUR")
     # avatars, users' and agents' (kit.avatars)
     avatar_max_bytes: int = Field(5 * 1024 * 1024, alias="PARLEY_AVATAR_MAX_BYTES")
     avatar_max_pixels: int = Field(16_000_000, alias="PARLEY_AVATAR_MAX_PIXELS")

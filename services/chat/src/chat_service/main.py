@@ -133,6 +133,7 @@ def build_app(config: Settings = settings, *, jwks_source: JWKSSource | None = N
     app.include_router(webhook_endpoints.router)
     app.include_router(usage_endpoints.router)
     app.include_router(workspaces.router)
+    app.include_router(workspaces.accepting)
     app.include_router(openai_endpoints.router)
     app.include_router(response_endpoints.router)
     app.include_router(conversations.router)

@@ -111,6 +111,29 @@ class WorkspaceMember(SQLModel, table=True):
     )
 
 
+class Invitation(SQLModel, table=True):
+    """An invitation to a workspace, mailed with a single-use link (§10). Only the token's
+    digest is kept; a re-sent invitation gets a new token and the old link stops working."""
+
+    __tablename__ = "invitation"
+    __table_args__ = (Index("ix_invitation_workspace", "workspace_id"),)
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    workspace_id: uuid.UUID = Field(
+        sa_column=Column(Uuid, ForeignKey("workspace.id", ondelete="CASCADE"), nullable=False)
+    )
+    email: str = Field(max_length=320)  # as typed, compared case-insensitively
+    role: str = Field(max_length=16)
+    token_digest: str = Field(sa_column=Column(String(64), nullable=False, unique=True))
+    invited_by: uuid.UUID = Field(sa_column=Column(Uuid, nullable=False))
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
+    )
+    expires_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+    accepted_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
+    accepted_by: uuid.UUID | None = Field(default=None, sa_column=Column(Uuid))
+
+
 class Dialog(SQLModel, table=True):
     __tablename__ = "dialog"
     __table_args__ = (

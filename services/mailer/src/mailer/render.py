@@ -36,6 +36,7 @@ TEMPLATES: dict[str, str] = {
     event_types.EMAIL_CONFIRMED: "welcome",
     event_types.WEBHOOK_FAILING: "webhook_failing",
     event_types.WEBHOOK_DISABLED: "webhook_disabled",
+    event_types.WORKSPACE_INVITATION: "invitation",
 }
 SUBJECTS: dict[str, str] = {
     "email_confirmation": f"Confirm your email address for {PRODUCT}",
@@ -44,6 +45,7 @@ SUBJECTS: dict[str, str] = {
     "welcome": f"Welcome to {PRODUCT}",
     "webhook_failing": f"Your {PRODUCT} webhook is failing",
     "webhook_disabled": f"Your {PRODUCT} webhook was disabled",
+    "invitation": f"You are invited to a workspace on {PRODUCT}",
 }
 LINK_TEMPLATES = {"email_confirmation", "password_reset"}
 WEBHOOK_TEMPLATES = {"webhook_failing", "webhook_disabled"}
@@ -67,6 +69,18 @@ class _AccountData(BaseModel):
 class _LinkData(_AccountData):
     link: str
     expires_at: datetime
+
+
+class _InvitationData(BaseModel):
+    """An invitation goes to an address, which may have no account yet."""
+
+    email: str
+    username: str = ""
+    link: str
+    expires_at: datetime
+    workspace: str
+    inviter: str
+    role: str
 
 
 class _WebhookData(_AccountData):
@@ -178,11 +192,13 @@ class MailRenderer:
         template = self.template_for(event.type)
         if template is None:
             raise InvalidMailEvent(f"no mail for events of type {event.type}")
-        kind = (
+        kind: type[BaseModel] = (
             _LinkData
             if template in LINK_TEMPLATES
             else _WebhookData
             if template in WEBHOOK_TEMPLATES
+            else _InvitationData
+            if template == "invitation"
             else _AccountData
         )
         try:
@@ -190,7 +206,7 @@ class MailRenderer:
         except ValidationError as exc:
             fields = sorted({".".join(map(str, error["loc"])) for error in exc.errors()})
             raise InvalidMailEvent(f"bad or missing fields: {', '.join(fields)}") from exc
-        to = parse_recipient(data.email, data.username)
+        to = parse_recipient(data.email, data.username)  # type: ignore[attr-defined]
         subject = SUBJECTS[template]
         context: dict[str, object] = {
             "product": PRODUCT,
@@ -200,7 +216,7 @@ class MailRenderer:
             "email": to.addr_spec,
             "changed_at": format_utc(event.occurred_at),
         }
-        if isinstance(data, _LinkData):
+        if isinstance(data, _LinkData | _InvitationData):
             expires_at = (
                 data.expires_at if data.expires_at.tzinfo else data.expires_at.replace(tzinfo=UTC)
             )
@@ -208,6 +224,12 @@ class MailRenderer:
                 "link": check_link(data.link),
                 "valid_for": describe_duration(expires_at - event.occurred_at),
                 "valid_until": format_utc(expires_at),
+            }
+        if isinstance(data, _InvitationData):
+            context |= {
+                "workspace": clean_display_name(data.workspace),
+                "inviter": clean_display_name(data.inviter) or "A teammate",
+                "role": "an admin" if data.role == "admin" else f"a {data.role}",
             }
         if isinstance(data, _WebhookData):
             context |= {

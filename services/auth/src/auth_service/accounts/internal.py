@@ -23,6 +23,7 @@ class Contact(BaseModel):
     email: str
     username: str
     is_active: bool
+    email_confirmed: bool
 
 
 @router.get("/users/{user_id}/contact", response_model=Contact)
@@ -31,5 +32,9 @@ async def contact(user_id: uuid.UUID, session: SessionDep) -> Contact:
     if user is None:
         raise NotFound("No such user.")
     return Contact(
-        user_id=user.id, email=user.email, username=user.username, is_active=user.is_active
+        user_id=user.id,
+        email=user.email,
+        username=user.username,
+        is_active=user.is_active,
+        email_confirmed=user.is_email_confirmed,
     )

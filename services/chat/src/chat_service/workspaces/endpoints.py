@@ -7,9 +7,14 @@ from fastapi import APIRouter, Depends, Response, status
 
 from chat_service.dependencies import Caller, RuntimeDep, SessionDep
 from chat_service.models import Workspace, WorkspaceMember
+from chat_service.workspaces import invitations, service
 from chat_service.workspaces import repository as repo
-from chat_service.workspaces import service
 from chat_service.workspaces.schemas import (
+    Accepted,
+    InvitationAccept,
+    InvitationCreate,
+    InvitationList,
+    InvitationPublic,
     MemberList,
     MemberPublic,
     MemberUpdate,
@@ -109,3 +114,75 @@ async def remove_member(joined: Joined, user_id: uuid.UUID, session: SessionDep)
     """Remove a member (owners and admins), or leave: your own id."""
     await service.remove(session, *joined, user_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.get("/{workspace_id}/invitations", response_model=InvitationList, responses=NOT_FOUND)
+async def list_invitations(joined: Joined, session: SessionDep) -> InvitationList:
+    """The invitations not accepted yet (expired ones included, to re-send)."""
+    return InvitationList(data=await invitations.pending(session, joined[0]))
+
+
+@router.post(
+    "/{workspace_id}/invitations",
+    status_code=status.HTTP_201_CREATED,
+    response_model=InvitationPublic,
+    responses={**NOT_FOUND, 403: {}, 409: {"description": "A personal workspace"}},
+    dependencies=[costly_write("invitations")],
+)
+async def invite(
+    joined: Joined,
+    data: InvitationCreate,
+    caller: Caller,
+    runtime: RuntimeDep,
+    session: SessionDep,
+) -> InvitationPublic:
+    """Invite someone by email (owners and admins): they get a mail with a link valid for 7
+    days. Inviting an address again sends a new link in place of the old one."""
+    return await invitations.invite(runtime, session, *joined, caller, data)
+
+
+@router.post(
+    "/{workspace_id}/invitations/{invitation_id}/resend",
+    response_model=InvitationPublic,
+    responses={**NOT_FOUND, 403: {}},
+    dependencies=[costly_write("invitations")],
+)
+async def resend_invitation(
+    joined: Joined,
+    invitation_id: uuid.UUID,
+    caller: Caller,
+    runtime: RuntimeDep,
+    session: SessionDep,
+) -> InvitationPublic:
+    """Mail a new link (the earlier one stops working), valid for 7 days from now."""
+    return await invitations.resend(runtime, session, *joined, caller, invitation_id)
+
+
+@router.delete(
+    "/{workspace_id}/invitations/{invitation_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses={**NOT_FOUND, 403: {}},
+)
+async def revoke_invitation(
+    joined: Joined, invitation_id: uuid.UUID, session: SessionDep
+) -> Response:
+    await invitations.revoke(session, *joined, invitation_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+accepting = APIRouter(prefix="/api/invitations", tags=["workspaces"])
+
+
+@accepting.post(
+    "/accept",
+    response_model=Accepted,
+    responses={
+        400: {"description": "Used, revoked or expired"},
+        403: {"description": "Email not confirmed, or another address invited"},
+    },
+)
+async def accept_invitation(
+    data: InvitationAccept, caller: Caller, runtime: RuntimeDep, session: SessionDep
+) -> Accepted:
+    """Join the workspace of an invitation sent to the caller's confirmed address."""
+    return Accepted(workspace=await invitations.accept(runtime, session, caller, data.token))

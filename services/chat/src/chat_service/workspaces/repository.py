@@ -5,7 +5,7 @@ import uuid
 from sqlmodel import col, delete, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from chat_service.models import Agent, Dialog, Workspace, WorkspaceMember
+from chat_service.models import Agent, Dialog, Invitation, Workspace, WorkspaceMember
 
 
 async def membership(
@@ -50,3 +50,17 @@ async def delete_contents(session: AsyncSession, workspace_id: uuid.UUID) -> Non
 async def memberships(session: AsyncSession, user_id: uuid.UUID) -> list[WorkspaceMember]:
     rows = await session.exec(select(WorkspaceMember).where(WorkspaceMember.user_id == user_id))
     return list(rows.all())
+
+
+async def pending_invitation(
+    session: AsyncSession, workspace_id: uuid.UUID, email: str
+) -> Invitation | None:
+    """The workspace's open invitation to `email` (any case), if there is one."""
+    rows = await session.exec(
+        select(Invitation).where(
+            Invitation.workspace_id == workspace_id,
+            func.lower(Invitation.email) == email.lower(),
+            col(Invitation.accepted_at).is_(None),
+        )
+    )
+    return rows.first()

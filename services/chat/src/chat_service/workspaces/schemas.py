@@ -52,3 +52,36 @@ class MemberList(BaseModel):
 
 class MemberUpdate(Input):
     role: Role
+
+
+def _address(value: str) -> str:
+    value = value.strip()
+    local, _, domain = value.partition("@")
+    if not local or "." not in domain or any(c.isspace() for c in value):
+        raise ValueError("Enter an email address.")
+    return value
+
+
+class InvitationCreate(Input):
+    email: Annotated[str, Field(min_length=3, max_length=320), AfterValidator(_address)]
+    role: Literal["admin", "member"] = "member"
+
+
+class InvitationPublic(BaseModel):
+    id: uuid.UUID
+    email: str
+    role: Role
+    created_at: datetime
+    expires_at: datetime
+
+
+class InvitationList(BaseModel):
+    data: list[InvitationPublic]
+
+
+class InvitationAccept(Input):
+    token: Annotated[str, Field(min_length=1, max_length=200)]
+
+
+class Accepted(BaseModel):
+    workspace: WorkspacePublic

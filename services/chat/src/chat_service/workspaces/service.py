@@ -113,7 +113,7 @@ async def membership(
     return workspace, member
 
 
-def _require(member: WorkspaceMember, roles: tuple[str, ...], what: str) -> None:
+def require(member: WorkspaceMember, roles: tuple[str, ...], what: str) -> None:
     if member.role not in roles:
         raise Forbidden(f"Only {what} may do this.", code="workspace_role_required")
 
@@ -140,7 +140,7 @@ async def create(
 async def rename(
     session: AsyncSession, workspace: Workspace, member: WorkspaceMember, name: str
 ) -> WorkspacePublic:
-    _require(member, MANAGERS, "owners and admins")
+    require(member, MANAGERS, "owners and admins")
     workspace.name = name
     workspace.updated_at = utcnow()
     session.add(workspace)
@@ -149,7 +149,7 @@ async def rename(
 
 async def delete(session: AsyncSession, workspace: Workspace, member: WorkspaceMember) -> None:
     """Delete a team workspace with everything in it (the web UI asks first)."""
-    _require(member, (WorkspaceRole.owner,), "owners")
+    require(member, (WorkspaceRole.owner,), "owners")
     if workspace.personal:
         raise Conflict("A personal workspace cannot be deleted.", code="personal_workspace")
     await repo.delete_contents(session, workspace.id)
@@ -182,10 +182,10 @@ async def set_role(
     role: str,
 ) -> MemberPublic:
     """Owners change any role; admins move people between member and admin, never owners."""
-    _require(member, MANAGERS, "owners and admins")
+    require(member, MANAGERS, "owners and admins")
     target = await _target(session, workspace, user_id)
     if WorkspaceRole.owner in (role, target.role):
-        _require(member, (WorkspaceRole.owner,), "owners")
+        require(member, (WorkspaceRole.owner,), "owners")
     if workspace.personal:
         raise Conflict("A personal workspace has one member.", code="personal_workspace")
     if role != WorkspaceRole.owner:
@@ -201,9 +201,9 @@ async def remove(
     """Remove a member, or leave (`user_id` is the caller's own)."""
     target = await _target(session, workspace, user_id)
     if target.user_id != member.user_id:
-        _require(member, MANAGERS, "owners and admins")
+        require(member, MANAGERS, "owners and admins")
         if target.role in MANAGERS:
-            _require(member, (WorkspaceRole.owner,), "owners")
+            require(member, (WorkspaceRole.owner,), "owners")
     elif workspace.personal:
         raise Conflict("You cannot leave your personal workspace.", code="personal_workspace")
     await _keeps_an_owner(session, workspace, target)
