@@ -4,13 +4,18 @@ two people in one shared dialog, each seeing the other's messages and the answer
 
 from __future__ import annotations
 
+import json
 import re
+import threading
+import time
 import uuid
 from email.message import EmailMessage
 from typing import Any
 
 import httpx
 import pytest
+
+from parley_testing.waiting import wait_until
 
 from .conftest import Inbox, Stack
 from .test_answers import wait_ended
@@ -135,3 +140,93 @@ def test_an_invited_teammate_joins_and_both_talk_in_one_shared_dialog(
         f"/api/workspaces/{workspace}",
     ):
         assert bob_api.get(path, headers=bob).status_code == 404, path
+
+
+def teammates(
+    stack: Stack, mails: Inbox
+) -> tuple[httpx.Client, dict[str, str], httpx.Client, dict[str, str], str, str]:
+    """Ann's new workspace with Bob in it (invited by mail, accepted): both clients, headers,
+    the workspace id and Bob's user id."""
+    api, ann, _ = confirmed_person(stack, mails)
+    workspace = api.post("/api/workspaces", json={"name": "Live"}, headers=ann).json()["id"]
+    email = f"bob-{uuid.uuid4().hex[:8]}@example.com"
+    api.post(f"/api/workspaces/{workspace}/invitations", json={"email": email}, headers=ann)
+    token, _ = invitation_link(mails, email)
+    bob_api, bob, _ = confirmed_person(stack, mails, email)
+    assert (
+        bob_api.post("/api/invitations/accept", json={"token": token}, headers=bob).status_code
+        == 200
+    )
+    bob_id = bob_api.get("/api/users/me", headers=bob).json()["id"]
+    return api, ann, bob_api, bob, workspace, bob_id
+
+
+class Listener:
+    """A teammate's open event stream, read in a thread: events as they arrive, and when the
+    stream ended."""
+
+    def __init__(self, url: str, headers: dict[str, str]) -> None:
+        self.events: list[tuple[str, str, dict[str, Any]]] = []
+        self.ended_at: float | None = None
+        self.opened = threading.Event()
+        self._thread = threading.Thread(target=self._run, args=(url, headers), daemon=True)
+        self._thread.start()
+        assert self.opened.wait(10)
+
+    def _run(self, url: str, headers: dict[str, str]) -> None:
+        with httpx.Client(timeout=30) as http, http.stream("GET", url, headers=headers) as response:
+            assert response.status_code == 200
+            self.opened.set()
+            event_id = kind = ""
+            for line in response.iter_lines():
+                if line.startswith("id: "):
+                    event_id = line[4:]
+                elif line.startswith("event: "):
+                    kind = line[7:]
+                elif line.startswith("data: "):
+                    self.events.append((event_id, kind, json.loads(line[6:])))
+        self.ended_at = time.monotonic()
+
+    def wait_for(self, count: int, timeout: float = 20) -> list[tuple[str, str, dict[str, Any]]]:
+        return wait_until(
+            f"{count} events", lambda: self.events if len(self.events) >= count else None, timeout
+        )
+
+
+def test_a_shared_dialog_updates_live_for_a_teammate_until_they_are_removed(
+    stack: Stack, inbox: tuple[Inbox, int]
+) -> None:
+    api, ann, bob_api, bob, workspace, bob_id = teammates(stack, inbox[0])
+    dialog = api.post(
+        "/api/dialogs", json={"workspace_id": workspace, "visibility": "workspace"}, headers=ann
+    ).json()
+    url = f"{stack.url}/api/dialogs/{dialog['id']}/events"
+    bob_listens = Listener(url, bob)
+    posted = api.post(
+        f"/api/dialogs/{dialog['id']}/messages", json={"message_text": "Hello Bob"}, headers=ann
+    ).json()
+    events = bob_listens.wait_for(2)
+    assert [(kind, data["message"]["id"]) for _, kind, data in events[:2]] == [
+        ("message.created", posted["id"]),
+        ("message.updated", posted["id"]),
+    ]
+    assert events[1][2]["message"]["status"] == "completed"
+    assert events[1][2]["message"]["answer_text"]
+    assert (
+        api.patch(f"/api/dialogs/{dialog['id']}", json={"name": "Renamed"}, headers=ann).status_code
+        == 200
+    )
+    renamed = bob_listens.wait_for(3)[2]
+    assert (renamed[1], renamed[2]["dialog"]["name"]) == ("dialog.updated", "Renamed")
+    # a client that lost its connection resumes after the last id it saw: no gap, no duplicate
+    resumed = Listener(url, {**bob, "Last-Event-ID": events[0][0]})
+    assert [kind for _, kind, _ in resumed.wait_for(2)] == ["message.updated", "dialog.updated"]
+    # removed: the open streams end within 2 s, and the dialog is a 404
+    removed_at = time.monotonic()
+    assert (
+        api.delete(f"/api/workspaces/{workspace}/members/{bob_id}", headers=ann).status_code == 204
+    )
+    wait_until("the stream closed", lambda: bob_listens.ended_at and resumed.ended_at, 5)
+    assert bob_listens.ended_at is not None
+    assert bob_listens.ended_at - removed_at < 2
+    assert bob_api.get(url, headers=bob).status_code == 404

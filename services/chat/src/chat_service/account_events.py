@@ -22,7 +22,7 @@ async def delete_user_data(runtime: Runtime, user_id: uuid.UUID) -> None:
     async with runtime.db.session() as session:
         await dialogs_repo.delete_for_user(session, user_id)
         await webhooks_repo.delete_for_user(session, user_id)
-        await workspaces.leave_all(session, user_id)
+        await workspaces.leave_all(runtime, session, user_id)
 
 
 def consumer(runtime: Runtime, loop: asyncio.AbstractEventLoop) -> EventConsumer:

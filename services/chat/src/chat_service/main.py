@@ -17,6 +17,7 @@ from chat_service.catalog import endpoints as catalog
 from chat_service.catalog.service import ModelCatalog
 from chat_service.config import Settings, settings
 from chat_service.dialogs import endpoints as dialogs
+from chat_service.dialogs import events as dialog_events
 from chat_service.messages import endpoints as messages
 from chat_service.messages import generation
 from chat_service.messages.answering import sse
@@ -132,6 +133,7 @@ def build_app(config: Settings = settings, *, jwks_source: JWKSSource | None = N
     app.include_router(agents.router)
     app.include_router(webhook_endpoints.router)
     app.include_router(usage_endpoints.router)
+    app.include_router(dialog_events.router)
     app.include_router(workspaces.router)
     app.include_router(workspaces.accepting)
     app.include_router(openai_endpoints.router)

@@ -12,8 +12,8 @@ from chat_service.dependencies import (
     RuntimeDep,
     SessionDep,
 )
+from chat_service.dialogs import live, service
 from chat_service.dialogs import repository as repo
-from chat_service.dialogs import service
 from chat_service.dialogs.schemas import (
     DialogCreate,
     DialogCreated,
@@ -104,11 +104,18 @@ async def update_dialog(
         dialog.visibility = data.visibility
     dialog.updated_at = utcnow()
     session.add(dialog)
-    return DialogPublic.of(dialog)
+    shown = DialogPublic.of(dialog)
+    live.publish(
+        runtime, session, dialog.id, "dialog.updated", {"dialog": shown.model_dump(mode="json")}
+    )
+    return shown
 
 
 @router.delete("/{dialog_id}", status_code=status.HTTP_204_NO_CONTENT, responses=NOT_FOUND)
-async def delete_dialog(dialog: ChangeableDialog, session: SessionDep) -> Response:
+async def delete_dialog(
+    dialog: ChangeableDialog, runtime: RuntimeDep, session: SessionDep
+) -> Response:
     """Delete a dialog with all its messages."""
     await session.delete(dialog)
+    live.publish(runtime, session, dialog.id, "dialog.deleted", {"id": str(dialog.id)})
     return Response(status_code=status.HTTP_204_NO_CONTENT)

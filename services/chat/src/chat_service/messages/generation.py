@@ -27,6 +27,7 @@ import uuid
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from chat_service.agents import service as agents
+from chat_service.dialogs import live
 from chat_service.messages import context as prompt
 from chat_service.messages import repository as repo
 from chat_service.messages.answering import stream as answer_stream
@@ -129,6 +130,7 @@ async def _end(runtime: Runtime, session: AsyncSession, message: Message) -> Non
         await answer_stream.write_final(runtime.redis, message.id, message.generation, kind, data)
 
     after_commit(session, write)
+    live.publish(runtime, session, message.dialog_id, "message.updated", {"message": public})
 
 
 async def record_answer(
@@ -185,6 +187,8 @@ async def regenerate(
     message.completed_at = None
     session.add(message)
     await session.flush()
+    shown = MessagePublic.of(message).model_dump(mode="json")
+    live.publish(runtime, session, dialog.id, "message.updated", {"message": shown})
     return message
 
 

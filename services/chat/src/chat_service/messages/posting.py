@@ -16,9 +16,11 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from chat_service.agents import service as agents
 from chat_service.agents.schemas import ASSISTANT_ID
 from chat_service.catalog.service import Model
+from chat_service.dialogs import live
 from chat_service.messages import generation
 from chat_service.messages import repository as repo
 from chat_service.messages.errors import EmailNotConfirmed
+from chat_service.messages.schemas import MessagePublic
 from chat_service.models import Dialog, IdempotencyKey, Message
 from chat_service.runtime import Runtime
 from chat_service.usage import service as usage
@@ -91,7 +93,13 @@ async def post_completion(
     session.add(dialog)
     session.add(message)
     await session.flush()
+    if not dialog.hidden:  # a conversation's (§12): teammates' views follow it too
+        live.publish(runtime, session, dialog.id, "message.created", _shown(message))
     return message
+
+
+def _shown(message: Message) -> dict[str, Any]:
+    return {"message": MessagePublic.of(message).model_dump(mode="json")}
 
 
 async def post_message(
@@ -125,6 +133,7 @@ async def post_message(
     dialog.updated_at = message.created_at
     session.add(dialog)  # a new dialog (created with its first message) is inserted here
     await session.flush()
+    live.publish(runtime, session, dialog.id, "message.created", _shown(message))
     if idempotency_key is not None:
         try:
             async with session.begin_nested():

@@ -110,9 +110,11 @@ async def change_role(
     status_code=status.HTTP_204_NO_CONTENT,
     responses={**NOT_FOUND, 403: {}, 409: {"description": "The last owner"}},
 )
-async def remove_member(joined: Joined, user_id: uuid.UUID, session: SessionDep) -> Response:
+async def remove_member(
+    joined: Joined, user_id: uuid.UUID, runtime: RuntimeDep, session: SessionDep
+) -> Response:
     """Remove a member (owners and admins), or leave: your own id."""
-    await service.remove(session, *joined, user_id)
+    await service.remove(runtime, session, *joined, user_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 

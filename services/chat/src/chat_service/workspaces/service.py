@@ -13,6 +13,7 @@ import uuid
 from sqlalchemy.exc import IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from chat_service.dialogs import live
 from chat_service.messages.errors import EmailNotConfirmed
 from chat_service.messages.posting import confirmed_since_signed
 from chat_service.models import Workspace, WorkspaceMember, WorkspaceRole
@@ -196,7 +197,11 @@ async def set_role(
 
 
 async def remove(
-    session: AsyncSession, workspace: Workspace, member: WorkspaceMember, user_id: uuid.UUID
+    runtime: Runtime,
+    session: AsyncSession,
+    workspace: Workspace,
+    member: WorkspaceMember,
+    user_id: uuid.UUID,
 ) -> None:
     """Remove a member, or leave (`user_id` is the caller's own)."""
     target = await _target(session, workspace, user_id)
@@ -208,9 +213,10 @@ async def remove(
         raise Conflict("You cannot leave your personal workspace.", code="personal_workspace")
     await _keeps_an_owner(session, workspace, target)
     await session.delete(target)
+    live.mark_removed(runtime, session, workspace.id, target.user_id)
 
 
-async def leave_all(session: AsyncSession, user_id: uuid.UUID) -> None:
+async def leave_all(runtime: Runtime, session: AsyncSession, user_id: uuid.UUID) -> None:
     """A deleted account leaves every workspace cleanly: one it was the last owner of passes to
     its longest-standing admin, else member; one with nobody left goes, with what is in it."""
     for member in await repo.memberships(session, user_id):
@@ -232,3 +238,4 @@ async def leave_all(session: AsyncSession, user_id: uuid.UUID) -> None:
             heir.role = WorkspaceRole.owner
             session.add(heir)
         await session.delete(member)
+        live.mark_removed(runtime, session, member.workspace_id, user_id)

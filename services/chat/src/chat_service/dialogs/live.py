@@ -1,0 +1,69 @@
+"""A dialog's live events, published (docs/DESIGN.md §10): what `GET /api/dialogs/{id}/events`
+(`dialogs.events`) streams to everyone who may read the dialog.
+
+Events go to a Redis stream per dialog after the change commits (capped, expiring a day after
+the last one), so each event's id is its entry id and `Last-Event-ID` resumes exactly. A member
+removed from a workspace leaves a mark that their open streams see within a second.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from typing import Any
+
+from redis.exceptions import RedisError
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from chat_service.runtime import Runtime
+from kit import answers
+from kit.db import after_commit
+
+log = logging.getLogger(__name__)
+KEEP = 500  # entries kept per dialog: a client further behind reloads the dialog
+EXPIRE_SECONDS = 24 * 3600
+
+
+def key(dialog_id: uuid.UUID) -> str:
+    return f"parley:dialog-events:{dialog_id}"
+
+
+def removed_key(workspace_id: uuid.UUID, user_id: uuid.UUID) -> str:
+    return f"parley:removed:{workspace_id}:{user_id}"
+
+
+def publish(
+    runtime: Runtime, session: AsyncSession, dialog_id: uuid.UUID, kind: str, data: dict[str, Any]
+) -> None:
+    """Append the event once the session commits (never for a change rolled back)."""
+
+    async def send() -> None:
+        try:
+            async with runtime.redis.pipeline(transaction=False) as pipe:
+                pipe.xadd(key(dialog_id), answers.encode(kind, data), maxlen=KEEP, approximate=True)
+                pipe.expire(key(dialog_id), EXPIRE_SECONDS)
+                await pipe.execute()
+        except RedisError as exc:  # the change stands; open streams miss this one event
+            log.warning("dialog event not published: %s", exc)
+
+    after_commit(session, send)
+
+
+def mark_removed(
+    runtime: Runtime, session: AsyncSession, workspace_id: uuid.UUID, user_id: uuid.UUID
+) -> None:
+    """After the commit: the removed member's open event streams see the mark and end."""
+
+    async def mark() -> None:
+        await runtime.redis.set(removed_key(workspace_id, user_id), 1, ex=EXPIRE_SECONDS)
+
+    after_commit(session, mark)
+
+
+def clear_removed(
+    runtime: Runtime, session: AsyncSession, workspace_id: uuid.UUID, user_id: uuid.UUID
+) -> None:
+    async def clear() -> None:
+        await runtime.redis.delete(removed_key(workspace_id, user_id))
+
+    after_commit(session, clear)
