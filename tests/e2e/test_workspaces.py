@@ -221,6 +221,19 @@ def test_a_shared_dialog_updates_live_for_a_teammate_until_they_are_removed(
     # a client that lost its connection resumes after the last id it saw: no gap, no duplicate
     resumed = Listener(url, {**bob, "Last-Event-ID": events[0][0]})
     assert [kind for _, kind, _ in resumed.wait_for(2)] == ["message.updated", "dialog.updated"]
+    # a private dialog keeps no event stream; made private, a shared one ends its teammates'
+    mine = api.post("/api/dialogs", json={"workspace_id": workspace}, headers=ann).json()
+    api.post(f"/api/dialogs/{mine['id']}/messages", json={"message_text": "x"}, headers=ann)
+    assert not stack.redis().exists(f"parley:dialog-events:{mine['id']}")
+    other = api.post(
+        "/api/dialogs", json={"workspace_id": workspace, "visibility": "workspace"}, headers=ann
+    ).json()
+    watching = Listener(f"{stack.url}/api/dialogs/{other['id']}/events", bob)
+    hidden = api.patch(f"/api/dialogs/{other['id']}", json={"visibility": "private"}, headers=ann)
+    assert hidden.status_code == 200
+    wait_until("the teammate's stream ended", lambda: watching.ended_at, 5)
+    assert [kind for _, kind, _ in watching.events] == ["dialog.updated"]
+    assert bob_api.get(f"/api/dialogs/{other['id']}", headers=bob).status_code == 404
     # removed: the open streams end within 2 s, and the dialog is a 404
     removed_at = time.monotonic()
     assert (

@@ -91,7 +91,10 @@ async def update_dialog(
     runtime: RuntimeDep,
     session: SessionDep,
 ) -> DialogPublic:
-    """Rename a dialog, change its model, its default agent or its instructions."""
+    """Rename a dialog, change its model, its default agent, its instructions, or share it
+    with its workspace (`visibility`)."""
+    # teammates who had it open hear of the change, also when it is made private
+    shared = dialog.visibility == live.SHARED or data.visibility == live.SHARED
     if data.name is not None:
         dialog.name = data.name
     if (model := await runtime.catalog.check(data.model)) is not None:
@@ -105,9 +108,8 @@ async def update_dialog(
     dialog.updated_at = utcnow()
     session.add(dialog)
     shown = DialogPublic.of(dialog)
-    live.publish(
-        runtime, session, dialog.id, "dialog.updated", {"dialog": shown.model_dump(mode="json")}
-    )
+    news = {"dialog": shown.model_dump(mode="json")}
+    live.publish(runtime, session, live.DialogEvent(dialog.id, "dialog.updated", news, shared))
     return shown
 
 
@@ -117,5 +119,6 @@ async def delete_dialog(
 ) -> Response:
     """Delete a dialog with all its messages."""
     await session.delete(dialog)
-    live.publish(runtime, session, dialog.id, "dialog.deleted", {"id": str(dialog.id)})
+    news = {"id": str(dialog.id)}
+    live.publish(runtime, session, live.DialogEvent(dialog.id, "dialog.deleted", news, False))
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -8,6 +8,7 @@ is noticed within a second and their stream ends.
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 import uuid
@@ -20,7 +21,7 @@ from redis.exceptions import RedisError
 from starlette.responses import StreamingResponse
 
 from chat_service.dependencies import Caller, ReadableDialog, RuntimeDep
-from chat_service.dialogs.live import key, removed_key
+from chat_service.dialogs.live import SHARED, key, removed_key
 from chat_service.messages.answering.sse import ENTRY_ID, SSE_HEADERS, sse_entry
 from chat_service.runtime import Runtime
 from chat_service.workspaces.ids import personal_id
@@ -28,6 +29,12 @@ from chat_service.workspaces.ids import personal_id
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["dialogs"])
 CHECK_SECONDS = 1.0  # how often an open stream looks whether its reader was removed
+
+
+def _made_private(fields: dict[bytes, bytes]) -> bool:
+    if bytes(fields[b"type"]) != b"dialog.updated":
+        return False
+    return bool(json.loads(fields[b"data"])["dialog"]["visibility"] != SHARED)
 
 
 async def _latest(redis: Redis, dialog_id: uuid.UUID) -> str:
@@ -54,15 +61,16 @@ async def dialog_events(
     if dialog.workspace_id != personal_id(caller.user_id):
         watch = removed_key(dialog.workspace_id, caller.user_id)
     return StreamingResponse(
-        _stream(runtime, dialog.id, position, watch),
+        _stream(runtime, dialog.id, position, watch, dialog.user_id != caller.user_id),
         media_type="text/event-stream",
         headers=SSE_HEADERS,
     )
 
 
 async def _stream(
-    runtime: Runtime, dialog_id: uuid.UUID, position: str, watch: str | None
+    runtime: Runtime, dialog_id: uuid.UUID, position: str, watch: str | None, teammate: bool
 ) -> AsyncIterator[bytes]:
+    """`teammate`: the reader is not the dialog's maker, so it ends when made private."""
     reader = runtime.hub.reader(key(dialog_id), position)
     pinged = time.monotonic()
     try:
@@ -79,7 +87,7 @@ async def _stream(
             for entry_id, fields in batch:
                 kind, event = sse_entry(entry_id, fields)
                 yield event
-                if kind == "dialog.deleted":
+                if kind == "dialog.deleted" or (teammate and _made_private(fields)):
                     return
             if not batch and time.monotonic() - pinged >= runtime.settings.sse_ping_seconds:
                 pinged = time.monotonic()

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import logging
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
+from redis.asyncio.client import Pipeline
 from redis.exceptions import RedisError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -20,6 +22,7 @@ from kit import answers
 from kit.db import after_commit
 
 log = logging.getLogger(__name__)
+SHARED = "workspace"  # the visibility whose dialogs others read
 KEEP = 500  # entries kept per dialog: a client further behind reloads the dialog
 EXPIRE_SECONDS = 24 * 3600
 
@@ -32,16 +35,35 @@ def removed_key(workspace_id: uuid.UUID, user_id: uuid.UUID) -> str:
     return f"parley:removed:{workspace_id}:{user_id}"
 
 
-def publish(
-    runtime: Runtime, session: AsyncSession, dialog_id: uuid.UUID, kind: str, data: dict[str, Any]
-) -> None:
+@dataclass(frozen=True)
+class DialogEvent:
+    dialog_id: uuid.UUID
+    kind: str
+    data: dict[str, Any]
+    # start the dialog's stream if it has none: for a shared dialog's news. An event about a
+    # dialog nobody else reads (a private one) only reaches a stream that already exists
+    # (a dialog made private just now), so private chats keep no streams in Redis
+    create: bool
+
+    def add_to(self, pipe: Pipeline) -> None:
+        name = key(self.dialog_id)
+        pipe.xadd(
+            name,
+            answers.encode(self.kind, self.data),
+            maxlen=KEEP,
+            approximate=True,
+            nomkstream=not self.create,
+        )
+        pipe.expire(name, EXPIRE_SECONDS)
+
+
+def publish(runtime: Runtime, session: AsyncSession, event: DialogEvent) -> None:
     """Append the event once the session commits (never for a change rolled back)."""
 
     async def send() -> None:
         try:
             async with runtime.redis.pipeline(transaction=False) as pipe:
-                pipe.xadd(key(dialog_id), answers.encode(kind, data), maxlen=KEEP, approximate=True)
-                pipe.expire(key(dialog_id), EXPIRE_SECONDS)
+                event.add_to(pipe)
                 await pipe.execute()
         except RedisError as exc:  # the change stands; open streams miss this one event
             log.warning("dialog event not published: %s", exc)

@@ -126,11 +126,15 @@ async def _end(runtime: Runtime, session: AsyncSession, message: Message) -> Non
             event_types.message_ended(message.id, message.dialog_id, message.user_id, public),
         )
 
+    # in the same round trip: the news for the dialog's open event streams, if it has any
+    news = live.DialogEvent(message.dialog_id, "message.updated", {"message": public}, False)
+
     async def write() -> None:
-        await answer_stream.write_final(runtime.redis, message.id, message.generation, kind, data)
+        await answer_stream.write_final(
+            runtime.redis, message.id, message.generation, kind, data, news
+        )
 
     after_commit(session, write)
-    live.publish(runtime, session, message.dialog_id, "message.updated", {"message": public})
 
 
 async def record_answer(
@@ -187,8 +191,8 @@ async def regenerate(
     message.completed_at = None
     session.add(message)
     await session.flush()
-    shown = MessagePublic.of(message).model_dump(mode="json")
-    live.publish(runtime, session, dialog.id, "message.updated", {"message": shown})
+    shown = {"message": MessagePublic.of(message).model_dump(mode="json")}
+    live.publish(runtime, session, live.DialogEvent(dialog.id, "message.updated", shown, False))
     return message
 
 

@@ -93,13 +93,15 @@ async def post_completion(
     session.add(dialog)
     session.add(message)
     await session.flush()
-    if not dialog.hidden:  # a conversation's (§12): teammates' views follow it too
-        live.publish(runtime, session, dialog.id, "message.created", _shown(message))
+    _announce(runtime, session, dialog, message)
     return message
 
 
-def _shown(message: Message) -> dict[str, Any]:
-    return {"message": MessagePublic.of(message).model_dump(mode="json")}
+def _announce(runtime: Runtime, session: AsyncSession, dialog: Dialog, message: Message) -> None:
+    """A new message in a shared dialog, to the teammates who have it open (`dialogs.live`)."""
+    if dialog.visibility == live.SHARED:
+        shown = {"message": MessagePublic.of(message).model_dump(mode="json")}
+        live.publish(runtime, session, live.DialogEvent(dialog.id, "message.created", shown, True))
 
 
 async def post_message(
@@ -133,7 +135,7 @@ async def post_message(
     dialog.updated_at = message.created_at
     session.add(dialog)  # a new dialog (created with its first message) is inserted here
     await session.flush()
-    live.publish(runtime, session, dialog.id, "message.created", _shown(message))
+    _announce(runtime, session, dialog, message)
     if idempotency_key is not None:
         try:
             async with session.begin_nested():

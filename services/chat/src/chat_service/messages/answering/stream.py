@@ -8,21 +8,30 @@ from typing import Any, cast
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from chat_service.dialogs.live import DialogEvent
 from chat_service.messages.schemas import MessagePublic
 from chat_service.models import MessageStatus
 from kit import answers
 
 
 async def write_final(
-    redis: Redis, message_id: uuid.UUID, generation: int, kind: str, data: dict[str, Any]
+    redis: Redis,
+    message_id: uuid.UUID,
+    generation: int,
+    kind: str,
+    data: dict[str, Any],
+    news: DialogEvent | None = None,
 ) -> None:
     """Append `done`/`error`, let the stream expire an hour later, and mark the generation
-    ended (a worker still on it stops; a copy of its job that comes later skips it)."""
+    ended (a worker still on it stops; a copy of its job that comes later skips it); `news`
+    for the dialog's event streams goes in the same round trip."""
     key = answers.stream_key(message_id)
     async with redis.pipeline(transaction=False) as pipe:
         pipe.xadd(key, answers.encode(kind, data))
         pipe.expire(key, answers.EXPIRE_AFTER_END_SECONDS)
         pipe.set(answers.ended_key(message_id), generation, ex=answers.ENDED_KEEP_SECONDS)
+        if news is not None:
+            news.add_to(pipe)
         await pipe.execute()
 
 
