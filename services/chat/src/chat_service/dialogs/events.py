@@ -2,15 +2,15 @@
 `message.created`, `message.updated` (its answer ended), `dialog.updated`, `dialog.deleted` —
 for everyone who may read it, so a teammate sees it without reloading; the answer's tokens stay
 on the message's own stream (§4). Published by `dialogs.live`; the streams of a process wait
-together on the answer hub's one blocking read. A reader removed from the dialog's workspace
-is noticed within a second and their stream ends.
+together on the answer hub's one blocking read, and cost nothing while nothing happens. A
+reader removed from the dialog's workspace is told on the stream itself (`member.removed`),
+and their stream ends.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import time
 import uuid
 from collections.abc import AsyncIterator
 from typing import Annotated, cast
@@ -21,14 +21,12 @@ from redis.exceptions import RedisError
 from starlette.responses import StreamingResponse
 
 from chat_service.dependencies import Caller, ReadableDialog, RuntimeDep
-from chat_service.dialogs.live import SHARED, key, removed_key
+from chat_service.dialogs.live import SHARED, key
 from chat_service.messages.answering.sse import ENTRY_ID, SSE_HEADERS, sse_entry
 from chat_service.runtime import Runtime
-from chat_service.workspaces.ids import personal_id
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["dialogs"])
-CHECK_SECONDS = 1.0  # how often an open stream looks whether its reader was removed
 
 
 def _made_private(fields: dict[bytes, bytes]) -> bool:
@@ -56,41 +54,38 @@ async def dialog_events(
     """What changes in the dialog, as it happens (SSE); `Last-Event-ID` resumes."""
     start = last_event_id if last_event_id and ENTRY_ID.match(last_event_id) else None
     position = start or await _latest(runtime.redis, dialog.id)
-    # a dialog of the caller's personal workspace is theirs alone: nobody can remove them
-    watch = None
-    if dialog.workspace_id != personal_id(caller.user_id):
-        watch = removed_key(dialog.workspace_id, caller.user_id)
     return StreamingResponse(
-        _stream(runtime, dialog.id, position, watch, dialog.user_id != caller.user_id),
+        _stream(runtime, dialog.id, position, caller.user_id, dialog.user_id != caller.user_id),
         media_type="text/event-stream",
         headers=SSE_HEADERS,
     )
 
 
 async def _stream(
-    runtime: Runtime, dialog_id: uuid.UUID, position: str, watch: str | None, teammate: bool
+    runtime: Runtime, dialog_id: uuid.UUID, position: str, reader_id: uuid.UUID, teammate: bool
 ) -> AsyncIterator[bytes]:
-    """`teammate`: the reader is not the dialog's maker, so it ends when made private."""
+    """Ends when the dialog is deleted, when its reader is removed from the workspace, or, for
+    a `teammate` (not the dialog's maker), when it is made private."""
     reader = runtime.hub.reader(key(dialog_id), position)
-    pinged = time.monotonic()
     try:
         while True:
             try:
-                batch = await reader.read(
-                    CHECK_SECONDS if watch else runtime.settings.sse_ping_seconds
-                )
-                if watch is not None and await runtime.redis.exists(watch):
-                    return  # removed from the workspace
+                batch = await reader.read(runtime.settings.sse_ping_seconds)
             except RedisError as exc:
                 log.warning("dialog event stream read failed: %s", exc)
                 return  # the client reconnects with Last-Event-ID and loses nothing
+            if not batch:
+                yield b": ping\n\n"
             for entry_id, fields in batch:
                 kind, event = sse_entry(entry_id, fields)
+                if kind == "member.removed" and _about(fields, reader_id):
+                    return
                 yield event
                 if kind == "dialog.deleted" or (teammate and _made_private(fields)):
                     return
-            if not batch and time.monotonic() - pinged >= runtime.settings.sse_ping_seconds:
-                pinged = time.monotonic()
-                yield b": ping\n\n"
     finally:
         reader.close()
+
+
+def _about(fields: dict[bytes, bytes], user_id: uuid.UUID) -> bool:
+    return bool(json.loads(fields[b"data"])["user_id"] == str(user_id))

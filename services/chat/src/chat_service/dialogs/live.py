@@ -3,7 +3,7 @@
 
 Events go to a Redis stream per dialog after the change commits (capped, expiring a day after
 the last one), so each event's id is its entry id and `Last-Event-ID` resumes exactly. A member
-removed from a workspace leaves a mark that their open streams see within a second.
+removed from a workspace is announced on its dialogs' streams, which is how their own end.
 """
 
 from __future__ import annotations
@@ -15,8 +15,10 @@ from typing import Any
 
 from redis.asyncio.client import Pipeline
 from redis.exceptions import RedisError
+from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from chat_service.models import Dialog
 from chat_service.runtime import Runtime
 from kit import answers
 from kit.db import after_commit
@@ -29,10 +31,6 @@ EXPIRE_SECONDS = 24 * 3600
 
 def key(dialog_id: uuid.UUID) -> str:
     return f"parley:dialog-events:{dialog_id}"
-
-
-def removed_key(workspace_id: uuid.UUID, user_id: uuid.UUID) -> str:
-    return f"parley:removed:{workspace_id}:{user_id}"
 
 
 @dataclass(frozen=True)
@@ -57,35 +55,30 @@ class DialogEvent:
         pipe.expire(name, EXPIRE_SECONDS)
 
 
-def publish(runtime: Runtime, session: AsyncSession, event: DialogEvent) -> None:
-    """Append the event once the session commits (never for a change rolled back)."""
+def publish(runtime: Runtime, session: AsyncSession, *events: DialogEvent) -> None:
+    """Append the events once the session commits (never for a change rolled back)."""
 
     async def send() -> None:
         try:
             async with runtime.redis.pipeline(transaction=False) as pipe:
-                event.add_to(pipe)
+                for event in events:
+                    event.add_to(pipe)
                 await pipe.execute()
-        except RedisError as exc:  # the change stands; open streams miss this one event
+        except RedisError as exc:  # the change stands; open streams miss this news
             log.warning("dialog event not published: %s", exc)
 
     after_commit(session, send)
 
 
-def mark_removed(
+async def member_removed(
     runtime: Runtime, session: AsyncSession, workspace_id: uuid.UUID, user_id: uuid.UUID
 ) -> None:
-    """After the commit: the removed member's open event streams see the mark and end."""
-
-    async def mark() -> None:
-        await runtime.redis.set(removed_key(workspace_id, user_id), 1, ex=EXPIRE_SECONDS)
-
-    after_commit(session, mark)
-
-
-def clear_removed(
-    runtime: Runtime, session: AsyncSession, workspace_id: uuid.UUID, user_id: uuid.UUID
-) -> None:
-    async def clear() -> None:
-        await runtime.redis.delete(removed_key(workspace_id, user_id))
-
-    after_commit(session, clear)
+    """Tell every open event stream of the workspace's dialogs (`member.removed`): the removed
+    member's own streams end on it. Dialogs without a stream get nothing."""
+    news = {"user_id": str(user_id)}
+    dialogs = await session.exec(select(Dialog.id).where(Dialog.workspace_id == workspace_id))
+    publish(
+        runtime,
+        session,
+        *(DialogEvent(dialog_id, "member.removed", news, False) for dialog_id in dialogs.all()),
+    )

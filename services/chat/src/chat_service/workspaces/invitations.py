@@ -16,7 +16,6 @@ import httpx
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from chat_service.dialogs import live
 from chat_service.messages.errors import EmailNotConfirmed
 from chat_service.models import Invitation, Workspace, WorkspaceMember
 from chat_service.runtime import Runtime
@@ -197,7 +196,6 @@ async def accept(
             username=caller.username,
         )
         session.add(member)
-    live.clear_removed(runtime, session, workspace.id, caller.user_id)  # back in
     invitation.accepted_at = utcnow()
     invitation.accepted_by = caller.user_id
     session.add(invitation)

@@ -213,7 +213,7 @@ async def remove(
         raise Conflict("You cannot leave your personal workspace.", code="personal_workspace")
     await _keeps_an_owner(session, workspace, target)
     await session.delete(target)
-    live.mark_removed(runtime, session, workspace.id, target.user_id)
+    await live.member_removed(runtime, session, workspace.id, target.user_id)
 
 
 async def leave_all(runtime: Runtime, session: AsyncSession, user_id: uuid.UUID) -> None:
@@ -238,4 +238,4 @@ async def leave_all(runtime: Runtime, session: AsyncSession, user_id: uuid.UUID)
             heir.role = WorkspaceRole.owner
             session.add(heir)
         await session.delete(member)
-        live.mark_removed(runtime, session, member.workspace_id, user_id)
+        await live.member_removed(runtime, session, member.workspace_id, user_id)
