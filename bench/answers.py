@@ -15,7 +15,10 @@ Every figure is measured against its baseline in the same run:
 3. burst (SQLite and PostgreSQL): 200 new dialogs at once, answers of 40 tokens 50 ms apart; then
    1,000 at once; completion counts, first-token p50, worker and chat RSS.
 4. scaling: a model taking 2 s per answer; answers/s with two llm-workers vs one.
-5. openai: the same answers through `/v1` with an API key against `/api` with a session, in one
+5. dialog events: 500 event streams open on one shared dialog (one chat process), a message
+   posted every 100 ms; each stream gets every `message.created` and `message.updated`: the
+   delay from the POST to each stream's `message.created` p50/p99, chat's CPU and RSS.
+6. openai: the same answers through `/v1` with an API key against `/api` with a session, in one
    run (§12): first token sequential (a streamed chat completion's first content chunk, a
    streamed response's first text delta, a message's first SSE delta), then whole answers at a
    fixed offered rate (a chat completion in one call against a message posted and streamed to
@@ -28,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import signal
 import statistics
@@ -473,7 +477,7 @@ async def bench_scaling(model: Model, backend: str, seconds: float) -> dict[str,
 
 
 Row = tuple[str, str, str, str]
-PARTS = ("first_token", "throughput", "burst", "scaling", "openai")
+PARTS = ("first_token", "throughput", "burst", "scaling", "openai", "dialog_events")
 
 
 async def latency_rows(model: Model, quick: bool, only: set[str]) -> list[Row]:
@@ -724,6 +728,103 @@ async def openai_rows(model: Model, quick: bool) -> list[Row]:
     ]
 
 
+async def bench_dialog_events(
+    stack: Stack, model: Model, streams: int, messages: int, every: float
+) -> dict[str, float]:
+    model.configure(reply="hello world", first_token_delay=0, token_delay=0)
+    async with client(stack) as http:
+        user = await new_user(http)
+        made = await http.post("/api/dialogs", json={"visibility": "workspace"}, headers=user)
+        made.raise_for_status()
+        dialog = made.json()["id"]
+        posted_at: dict[str, float] = {}
+        arrivals: list[tuple[str, float]] = []  # (message id, when) of each message.created
+        updates = 0
+        opened = 0
+        all_open = asyncio.Event()
+
+        async def listen() -> None:
+            nonlocal opened, updates
+            url = f"/api/dialogs/{dialog}/events"
+            async with http.stream("GET", url, headers=user, timeout=None) as response:
+                response.raise_for_status()
+                opened += 1
+                if opened == streams:
+                    all_open.set()
+                kind = ""
+                async for line in response.aiter_lines():
+                    if line.startswith("event: "):
+                        kind = line[7:]
+                    elif line.startswith("data: ") and kind == "message.created":
+                        # it may come before the POST's own response: matched up at the end
+                        arrivals.append(
+                            (json.loads(line[6:])["message"]["id"], time.perf_counter())
+                        )
+                    elif line.startswith("data: ") and kind == "message.updated":
+                        updates += 1
+
+        listeners = [asyncio.create_task(listen()) for _ in range(streams)]
+        await asyncio.wait_for(all_open.wait(), 120)
+        rss_open = stack.rss_mb("chat")
+        cpu_before = stack.cpu_seconds("chat")
+        began = time.perf_counter()
+        for i in range(messages):
+            await asyncio.sleep(max(0.0, began + i * every - time.perf_counter()))
+            sent = time.perf_counter()
+            response = await http.post(
+                f"/api/dialogs/{dialog}/messages", json={"message_text": "hi"}, headers=user
+            )
+            response.raise_for_status()
+            posted_at[response.json()["id"]] = sent
+        deadline = time.perf_counter() + 60
+        while (
+            len(arrivals) < streams * messages or updates < streams * messages
+        ) and time.perf_counter() < deadline:
+            await asyncio.sleep(0.1)
+        seconds = time.perf_counter() - began
+        cpu = stack.cpu_seconds("chat") - cpu_before
+        for task in listeners:
+            task.cancel()
+        await asyncio.gather(*listeners, return_exceptions=True)
+    delays = [at - posted_at[message_id] for message_id, at in arrivals]
+    return {
+        "delivered": len(delays) / (streams * messages),
+        "updated": updates / (streams * messages),
+        "p50_ms": pct(delays, 50) * 1000,
+        "p99_ms": pct(delays, 99) * 1000,
+        "chat_cpu_pct": cpu / seconds * 100,
+        "chat_rss_mb": stack.rss_mb("chat"),
+        "chat_rss_open_mb": rss_open,
+    }
+
+
+async def dialog_event_rows(model: Model, quick: bool) -> list[Row]:
+    stack = start_stack(model, "sqlite")
+    streams, messages = (100, 20) if quick else (500, 50)
+    try:
+        idle = stack.rss_mb("chat")
+        d = await bench_dialog_events(stack, model, streams, messages, 0.1)
+    finally:
+        stack.stop()
+    return [
+        (
+            f"dialog events: {streams} streams, a message every 100 ms, POST -> event p50 / p99",
+            f"{d['p50_ms']:.0f} / {d['p99_ms']:.0f} ms; {d['delivered']:.0%} created and "
+            f"{d['updated']:.0%} updated events delivered",
+            "every event to every stream",
+            _ok(d["delivered"] == 1 and d["updated"] == 1),
+        ),
+        (
+            f"dialog events: chat while {streams} streams are open",
+            f"CPU {d['chat_cpu_pct']:.0f}% of a core; RSS {idle:.0f} MB idle, "
+            f"{d['chat_rss_open_mb']:.0f} MB with the streams open, "
+            f"{d['chat_rss_mb']:.0f} MB after",
+            "",
+            "",
+        ),
+    ]
+
+
 async def main(quick: bool, only: set[str]) -> None:
     os.sched_setaffinity(0, {int(LOAD_CORE)})
     model = start_model()
@@ -738,6 +839,8 @@ async def main(quick: bool, only: set[str]) -> None:
             rows += await scaling_rows(model, quick)
         if "openai" in only:
             rows += await openai_rows(model, quick)
+        if "dialog_events" in only:
+            rows += await dialog_event_rows(model, quick)
     finally:
         model.stop()
     width = max(len(r[0]) for r in rows)
