@@ -107,7 +107,7 @@ class TestAgentsApi:
             ({"temperature": 3}, "temperature"),
             ({"model": "no-such-model"}, "model"),
             ({"instructions": "x" * 8001}, "instructions"),
-            ({"scope": "workspace"}, "scope"),
+            ({"scope": "workspace"}, "workspace_id"),  # a workspace agent names its workspace
         ],
     )
     async def test_bad_input_is_a_422_on_its_field(

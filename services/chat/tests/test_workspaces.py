@@ -257,3 +257,44 @@ async def test_invitations_are_managed_by_owners_and_admins(
     sent = [json.loads(m.payload)["data"] for m in mails]
     links = {d["link"] for d in sent if d["email"].lower() == "cid@example.com"}
     assert len(links) == 3  # made, made again, re-sent: each mail with its own link
+
+
+async def test_a_workspace_agent_is_its_members_and_answers_a_mention_there(
+    chat_client: httpx.AsyncClient,
+) -> None:
+    _, ann = person("ann")
+    bob_id, bob = person("bob")
+    _, eve = person("eve")
+    workspace = await team(chat_client, ann, bob_id)
+    body = {"handle": "scribe", "name": "Scribe", "scope": "workspace", "workspace_id": workspace}
+    assert (await chat_client.post("/api/agents", json=body, headers=bob)).status_code == 403
+    assert (await chat_client.post("/api/agents", json=body, headers=eve)).status_code == 422
+    made = await chat_client.post("/api/agents", json=body, headers=ann)
+    assert made.status_code == 201, made.text
+    agent = made.json()
+    assert (agent["scope"], agent["workspace_id"]) == ("workspace", workspace)
+    assert "scribe" in [
+        a["handle"] for a in (await chat_client.get("/api/agents", headers=bob)).json()["data"]
+    ]
+    assert (await chat_client.get(f"/api/agents/{agent['id']}", headers=bob)).status_code == 200
+    assert (await chat_client.get(f"/api/agents/{agent['id']}", headers=eve)).status_code == 404
+    assert (
+        await chat_client.patch(f"/api/agents/{agent['id']}", json={"name": "x"}, headers=bob)
+    ).status_code == 403
+    shared = (
+        await chat_client.post(
+            "/api/dialogs", json={"workspace_id": workspace, "visibility": "workspace"}, headers=ann
+        )
+    ).json()
+    posted = await chat_client.post(
+        f"/api/dialogs/{shared['id']}/messages",
+        json={"message_text": "@scribe note this"},
+        headers=bob,
+    )
+    assert posted.json()["agent"]["handle"] == "scribe"
+    # outside the workspace the handle names nobody: plain text for the assistant
+    elsewhere = (await chat_client.post("/api/dialogs", json={}, headers=bob)).json()
+    plain = await chat_client.post(
+        f"/api/dialogs/{elsewhere['id']}/messages", json={"message_text": "@scribe hi"}, headers=bob
+    )
+    assert plain.json()["agent"]["handle"] == "assistant"

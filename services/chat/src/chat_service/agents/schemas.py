@@ -36,7 +36,9 @@ class AgentCreate(Input):
     model: ModelId | None = None  # None: the default model
     instructions: Instructions = ""
     temperature: Temperature | None = None
-    scope: Literal["personal", "system"] = "personal"  # system: staff only
+    # system: staff only; workspace: for every member of `workspace_id`, made by its managers
+    scope: Literal["personal", "workspace", "system"] = "personal"
+    workspace_id: uuid.UUID | None = None
 
 
 class AgentUpdate(Input):

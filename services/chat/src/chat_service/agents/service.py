@@ -1,8 +1,9 @@
 """Agents (docs/DESIGN.md §9): who may use, make and change which, and who answers a message.
 
-A user may use the system agents (made by staff), the built-in `assistant` among them, and
-their own personal ones. A mention resolves personal → (workspace) → system. Another user's
-personal agent is, to everyone else, a 404.
+A user may use the system agents (made by staff), the built-in `assistant` among them, their
+own personal ones, and those of the workspaces they are in (§10; made and changed by the
+workspace's owners and admins). A mention resolves personal → the dialog's workspace →
+system. Anyone else's agent is, to everyone else, a 404.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from chat_service.agents.schemas import (
 )
 from chat_service.models import Agent
 from chat_service.runtime import Runtime
+from chat_service.workspaces import repository as workspace_repo
 from kit.db import utcnow
 from kit.errors import Conflict, FieldErrors, Forbidden, NotFound
 from kit.jwt import AccessClaims
@@ -97,14 +99,18 @@ async def delete(runtime: Runtime, session: AsyncSession, agent: Agent) -> None:
     runtime.avatars.remove_after_commit(session, agent.avatar)
 
 
-def _owners_usable_by(caller: AccessClaims) -> tuple[str, ...]:
-    """Whose agents the caller may use (`Agent.owner`): the system's and their own."""
-    return ("system", f"user:{caller.user_id}")
+def _owners_usable_by(
+    caller: AccessClaims, workspaces: list[uuid.UUID] | tuple[uuid.UUID, ...] = ()
+) -> tuple[str, ...]:
+    """Whose agents the caller may use (`Agent.owner`): the system's, their own, and those of
+    `workspaces` (ones they are in)."""
+    return ("system", f"user:{caller.user_id}", *(f"ws:{w}" for w in workspaces))
 
 
 async def usable(runtime: Runtime, session: AsyncSession, caller: AccessClaims) -> list[Agent]:
     """The agents the caller may use: the assistant first, then by handle."""
-    query = select(Agent).where(col(Agent.owner).in_(_owners_usable_by(caller)))
+    mine = [m.workspace_id for m in await workspace_repo.memberships(session, caller.user_id)]
+    query = select(Agent).where(col(Agent.owner).in_(_owners_usable_by(caller, mine)))
     rows = await session.exec(query.order_by(col(Agent.handle)))
     return [assistant(runtime), *rows.all()]
 
@@ -115,9 +121,12 @@ async def get_usable(
     if agent_id == ASSISTANT_ID:
         return assistant(runtime)
     agent = await session.get(Agent, agent_id)
-    if agent is None or agent.owner not in _owners_usable_by(caller):
+    if agent is None:
         return None
-    return agent
+    if agent.workspace_id is not None:  # a workspace's: for its members now
+        member = await workspace_repo.membership(session, agent.workspace_id, caller.user_id)
+        return agent if member is not None else None
+    return agent if agent.owner in _owners_usable_by(caller) else None
 
 
 async def usable_or_422(
@@ -131,18 +140,27 @@ async def usable_or_422(
 
 
 async def by_handle(
-    runtime: Runtime, session: AsyncSession, caller: AccessClaims, handle: str
+    runtime: Runtime,
+    session: AsyncSession,
+    caller: AccessClaims,
+    handle: str,
+    workspace_id: uuid.UUID | None = None,
 ) -> Agent | None:
-    """The agent a `@handle` names for the caller: their own first, then the system's."""
+    """The agent a `@handle` names for the caller: their own first, then the workspace's (of
+    the dialog, which the caller may read: a member), then the system's."""
+    place = () if workspace_id is None else (workspace_id,)
+    owners = _owners_usable_by(caller, place)
     found = {
         a.owner: a
         for a in await session.exec(
-            select(Agent).where(
-                col(Agent.handle) == handle, col(Agent.owner).in_(_owners_usable_by(caller))
-            )
+            select(Agent).where(col(Agent.handle) == handle, col(Agent.owner).in_(owners))
         )
     }
-    agent = found.get(f"user:{caller.user_id}") or found.get("system")
+    agent = (
+        found.get(f"user:{caller.user_id}")
+        or (found.get(f"ws:{workspace_id}") if workspace_id else None)
+        or found.get("system")
+    )
     if agent is None and handle == "assistant":
         return assistant(runtime)
     return agent
@@ -161,12 +179,17 @@ async def create(
 ) -> Agent:
     if data.scope == "system" and not caller.staff:
         raise Forbidden("Only staff may make system agents.", code="staff_only")
+    owner = "system" if data.scope == "system" else f"user:{caller.user_id}"
+    if data.scope == "workspace":
+        await _manager_of(session, caller, data.workspace_id)
+        owner = f"ws:{data.workspace_id}"
     model = await runtime.catalog.check(data.model)
     agent = Agent(
-        **data.model_dump(exclude={"model", "scope"}),
+        **data.model_dump(exclude={"model", "scope", "workspace_id"}),
         model=model.id if model else None,
         scope=data.scope,
-        owner="system" if data.scope == "system" else f"user:{caller.user_id}",
+        workspace_id=data.workspace_id if data.scope == "workspace" else None,
+        owner=owner,
         created_by=caller.user_id,
     )
     await _save(session, agent)
@@ -184,7 +207,25 @@ async def editable(
         raise AgentNotFound()
     if agent.scope == "system" and not caller.staff:
         raise Forbidden("Only staff may change system agents.", code="staff_only")
+    if agent.workspace_id is not None:
+        await _manager_of(session, caller, agent.workspace_id)
     return agent
+
+
+async def _manager_of(
+    session: AsyncSession, caller: AccessClaims, workspace_id: uuid.UUID | None
+) -> None:
+    """Workspace agents are made and changed by the workspace's owners and admins."""
+    member = None
+    if workspace_id is not None:
+        member = await workspace_repo.membership(session, workspace_id, caller.user_id)
+    if member is None:
+        raise FieldErrors({"workspace_id": ["No such workspace."]})
+    if member.role not in ("owner", "admin"):
+        raise Forbidden(
+            "Only the workspace's owners and admins manage its agents.",
+            code="workspace_role_required",
+        )
 
 
 async def update(runtime: Runtime, session: AsyncSession, agent: Agent, data: AgentUpdate) -> Agent:
@@ -217,13 +258,14 @@ async def addressed(
     dialog_agent_id: uuid.UUID | None,
     text: str,
     agent_id: uuid.UUID | None,
+    workspace_id: uuid.UUID | None = None,
 ) -> Agent:
     """Who answers a new message: the `agent_id` asked for (422 on it if the caller may not use
     it), else the agent a leading `@handle` names, else the dialog's (the assistant if gone)."""
     if agent_id is not None:
         return await usable_or_422(runtime, session, caller, agent_id)
     if (mentioned := mention(text)) and (
-        agent := await by_handle(runtime, session, caller, mentioned[0])
+        agent := await by_handle(runtime, session, caller, mentioned[0], workspace_id)
     ):
         return agent
     if dialog_agent_id is not None:

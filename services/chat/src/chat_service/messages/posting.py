@@ -119,7 +119,9 @@ async def post_message(
         if earlier is not None:
             return earlier
     await admit(runtime, session, caller)
-    agent = await agents.addressed(runtime, session, caller, dialog.agent_id, text, agent_id)
+    agent = await agents.addressed(
+        runtime, session, caller, dialog.agent_id, text, agent_id, dialog.workspace_id
+    )
     message = Message(
         dialog_id=dialog.id,
         user_id=caller.user_id,
