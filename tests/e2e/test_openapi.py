@@ -25,6 +25,8 @@ CONFIG = Path(__file__).with_name("schemathesis.toml")
 SEED = os.environ.get("PARLEY_SCHEMATHESIS_SEED", "20261203")
 
 
+# the fuzzing of every operation takes a while on two cores (its own run is bounded below)
+@pytest.mark.timeout(420)
 def test_the_api_holds_to_its_openapi_document(stack: Stack, tmp_path: Path) -> None:
     with stack.client() as api:
         auth = registered(api)
