@@ -10,8 +10,8 @@ from chat_service.models import Workspace, WorkspaceMember
 from chat_service.workspaces import invitations, service
 from chat_service.workspaces import repository as repo
 from chat_service.workspaces.schemas import (
-    Accepted,
     InvitationAccept,
+    InvitationAccepted,
     InvitationCreate,
     InvitationList,
     InvitationPublic,
@@ -177,7 +177,7 @@ accepting = APIRouter(prefix="/api/invitations", tags=["workspaces"])
 
 @accepting.post(
     "/accept",
-    response_model=Accepted,
+    response_model=InvitationAccepted,
     responses={
         400: {"description": "Used, revoked or expired"},
         403: {"description": "Email not confirmed, or another address invited"},
@@ -185,6 +185,8 @@ accepting = APIRouter(prefix="/api/invitations", tags=["workspaces"])
 )
 async def accept_invitation(
     data: InvitationAccept, caller: Caller, runtime: RuntimeDep, session: SessionDep
-) -> Accepted:
+) -> InvitationAccepted:
     """Join the workspace of an invitation sent to the caller's confirmed address."""
-    return Accepted(workspace=await invitations.accept(runtime, session, caller, data.token))
+    return InvitationAccepted(
+        workspace=await invitations.accept(runtime, session, caller, data.token)
+    )

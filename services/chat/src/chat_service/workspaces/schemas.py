@@ -83,5 +83,5 @@ class InvitationAccept(Input):
     token: Annotated[str, Field(min_length=1, max_length=200)]
 
 
-class Accepted(BaseModel):
+class InvitationAccepted(BaseModel):
     workspace: WorkspacePublic
