@@ -14,6 +14,8 @@ from chat_service.models import Message, MessageStatus
 from chat_service.runtime import Runtime
 from kit import answers
 
+KEEP_ALIVE_SECONDS = 10.0  # a waiting reply sends something this often (proxies time out)
+
 
 @dataclass
 class Step:

@@ -13,6 +13,7 @@ from chat_service.dependencies import Caller, RuntimeDep, SessionDep
 from chat_service.messages import repository as repo
 from chat_service.models import Dialog, Message, MessageStatus
 from chat_service.openai_api import ids
+from chat_service.openai_api.ids import openai_list
 from chat_service.openai_api.responses import NEW_DIALOG_NAME, output_item, status_of
 from chat_service.openai_api.schemas import ConversationCreate, ConversationUpdate, InputMessage
 from chat_service.workspaces.ids import personal_id
@@ -184,11 +185,4 @@ async def list_items(
     shown = [item["id"] for item in items]
     if after in shown:
         items = items[shown.index(after) + 1 :]
-    page = items[:limit]
-    return {
-        "object": "list",
-        "data": page,
-        "first_id": page[0]["id"] if page else None,
-        "last_id": page[-1]["id"] if page else None,
-        "has_more": len(items) > limit,
-    }
+    return openai_list(items[:limit], len(items) > limit)

@@ -21,13 +21,12 @@ from chat_service.agents import service as agents
 from chat_service.dependencies import Caller, RuntimeDep, SessionDep
 from chat_service.messages import posting
 from chat_service.messages.answering.sse import SSE_HEADERS
-from chat_service.openai_api.answer_wait import follow
+from chat_service.openai_api.answer_wait import KEEP_ALIVE_SECONDS, follow
 from chat_service.openai_api.answerers import agent_object, model_object, offered
 from chat_service.openai_api.schemas import ChatCompletionIn
 from kit.dependencies import costly_write
 
 router = APIRouter(prefix="/v1", tags=["OpenAI-compatible"])
-KEEP_ALIVE_SECONDS = 10.0  # a waiting answer sends something this often (proxies time out)
 
 
 @router.get("/models")

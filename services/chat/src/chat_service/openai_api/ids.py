@@ -5,6 +5,7 @@ response is a message (`resp_…`), its output item the answer (`msg_…`), the 
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 RESPONSE = "resp_"
 CONVERSATION = "conv_"
@@ -24,3 +25,14 @@ def parsed(prefix: str, shown_id: str) -> uuid.UUID | None:
         return uuid.UUID(hex=shown_id.removeprefix(prefix))
     except ValueError:
         return None
+
+
+def openai_list(page: list[dict[str, Any]], has_more: bool) -> dict[str, Any]:
+    """A page as OpenAI's cursor lists show it (the SDK pages on with `after=last_id`)."""
+    return {
+        "object": "list",
+        "data": page,
+        "first_id": page[0]["id"] if page else None,
+        "last_id": page[-1]["id"] if page else None,
+        "has_more": has_more,
+    }

@@ -15,14 +15,13 @@ from chat_service.messages import generation
 from chat_service.messages.answering.sse import SSE_HEADERS
 from chat_service.models import Message, MessageStatus
 from chat_service.openai_api import response_events, responses
-from chat_service.openai_api.answer_wait import Step, follow, stored
+from chat_service.openai_api.answer_wait import KEEP_ALIVE_SECONDS, Step, follow, stored
 from chat_service.openai_api.schemas import ResponseCreate
 from chat_service.runtime import Runtime
 from kit import answers
 from kit.dependencies import costly_write
 
 router = APIRouter(prefix="/v1/responses", tags=["OpenAI-compatible"])
-KEEP_ALIVE_SECONDS = 10.0  # a waiting reply sends something this often (proxies time out)
 
 
 async def _steps(runtime: Runtime, message: Message) -> AsyncIterator[Step]:

@@ -16,13 +16,13 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from chat_service.dependencies import Caller, RuntimeDep, SessionDep
 from chat_service.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from chat_service.openai_api.ids import openai_list
 from chat_service.runtime import Runtime
 from chat_service.webhooks import endpoint_health, sender, signing
-from chat_service.webhooks import repository as webhook_repo
 from chat_service.webhooks import service as webhooks
 from kit.db import utcnow
 from kit.dependencies import costly_write
-from kit.errors import Conflict, FieldErrors, NotFound
+from kit.errors import FieldErrors, NotFound
 from kit.jwt import AccessClaims
 from kit.schemas import Input
 
@@ -102,25 +102,9 @@ async def create_endpoint(
     data: EndpointCreate, caller: Caller, runtime: RuntimeDep, session: SessionDep
 ) -> dict[str, Any]:
     """Register a receiver of `response.*` events; its `signing_secret` is shown only here."""
-    await webhooks.check_url(runtime, data.url)
-    if (
-        await webhook_repo.count_for(session, caller.user_id)
-        >= runtime.settings.webhook_max_per_user
-    ):
-        raise Conflict(
-            f"At most {runtime.settings.webhook_max_per_user} webhooks per user.",
-            code="webhook_limit",
-        )
-    endpoint = WebhookEndpoint(
-        user_id=caller.user_id,
-        url=data.url,
-        name=data.name,
-        events=list(dict.fromkeys(data.event_types)),
-        secret=signing.new_secret(),
+    endpoint = await webhooks.add(
+        runtime, session, caller.user_id, data.url, list(data.event_types), data.name
     )
-    endpoint.updated_at = endpoint.created_at
-    session.add(endpoint)
-    await session.flush()
     return _object(endpoint, with_secret=True)
 
 
@@ -144,14 +128,7 @@ async def list_endpoints(
         )
     query = query.order_by(col(WebhookEndpoint.created_at).desc(), col(WebhookEndpoint.id).desc())
     rows = list((await session.exec(query.limit(limit + 1))).all())
-    page = [_object(e) for e in rows[:limit]]
-    return {
-        "object": "list",
-        "data": page,
-        "first_id": page[0]["id"] if page else None,
-        "last_id": page[-1]["id"] if page else None,
-        "has_more": len(rows) > limit,
-    }
+    return openai_list([_object(e) for e in rows[:limit]], len(rows) > limit)
 
 
 @router.get("/{endpoint_id}")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -60,7 +61,20 @@ async def check_url(runtime: Runtime, url: str) -> None:
 async def create(
     runtime: Runtime, session: AsyncSession, user_id: uuid.UUID, data: WebhookCreate
 ) -> WebhookCreated:
-    await check_url(runtime, data.url)
+    endpoint = await add(runtime, session, user_id, data.url, data.events)
+    return WebhookCreated(**public(endpoint).model_dump(), secret=endpoint.secret)
+
+
+async def add(
+    runtime: Runtime,
+    session: AsyncSession,
+    user_id: uuid.UUID,
+    url: str,
+    events: Sequence[str],
+    name: str = "",
+) -> WebhookEndpoint:
+    """A new endpoint (both APIs): its URL checked, the per-user limit kept."""
+    await check_url(runtime, url)
     if await repo.count_for(session, user_id) >= runtime.settings.webhook_max_per_user:
         raise Conflict(
             f"At most {runtime.settings.webhook_max_per_user} webhooks per user.",
@@ -68,13 +82,15 @@ async def create(
         )
     endpoint = WebhookEndpoint(
         user_id=user_id,
-        url=data.url,
-        events=list(dict.fromkeys(data.events)),
+        url=url,
+        name=name,
+        events=list(dict.fromkeys(events)),
         secret=signing.new_secret(),
     )
+    endpoint.updated_at = endpoint.created_at
     session.add(endpoint)
     await session.flush()
-    return WebhookCreated(**public(endpoint).model_dump(), secret=endpoint.secret)
+    return endpoint
 
 
 async def update(
